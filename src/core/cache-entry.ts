@@ -1,0 +1,11 @@
+/** A value with the metadata both tiers keep for it. */
+export interface CacheEntry {
+  /** The stored value; never `undefined`. */
+  readonly value: unknown
+  /** When the entry was written, epoch ms. */
+  readonly createdAt: number
+  /** Logical expiry, epoch ms; `undefined` when the entry never expires. */
+  readonly expiresAt: number | undefined
+  /** Tags given at `set` time, for tag invalidation. */
+  readonly tags: readonly string[]
+}

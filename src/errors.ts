@@ -1,0 +1,141 @@
+/**
+ * Every failure strata-cache reports is a `CacheError` subclass with a stable `code`.
+ * `errors.E_X` is both the class (for `instanceof`) and carries the code (`errors.E_X.code`).
+ * A retired code is never reused.
+ */
+export class CacheError extends Error {
+  /** Stable machine-readable code, also present on every instance. */
+  static readonly code: string = 'E_CACHE'
+  readonly code: string = (this.constructor as typeof CacheError).code
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** One invalid option: where it is and what is wrong with it. */
+export interface OptionIssue {
+  /** Dotted path of the option, for example `l1.maxEntries`. */
+  readonly path: string
+  /** What is wrong and how to fix it. */
+  readonly message: string
+}
+
+/** Options given to a constructor or a call are invalid. Lists every problem at once. */
+export class InvalidOptionsError extends CacheError {
+  static override readonly code = 'E_INVALID_OPTIONS'
+  constructor(readonly issues: readonly OptionIssue[]) {
+    super(`invalid options:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`)
+  }
+}
+
+/** `undefined` cannot be stored because it is how a miss is reported. Store `null` instead. */
+export class UndefinedValueError extends CacheError {
+  static override readonly code = 'E_UNDEFINED_VALUE'
+  constructor(readonly key: string) {
+    super(`cannot store undefined under "${key}": undefined means a miss; store null instead`)
+  }
+}
+
+/** A key is empty, not a string, too long or contains control characters. */
+export class InvalidKeyError extends CacheError {
+  static override readonly code = 'E_INVALID_KEY'
+  constructor(
+    readonly key: unknown,
+    reason: string,
+  ) {
+    super(`invalid cache key ${describeKey(key)}: ${reason}`)
+  }
+}
+
+/** An encoded value is larger than `maxValueBytes`. */
+export class ValueTooLargeError extends CacheError {
+  static override readonly code = 'E_VALUE_TOO_LARGE'
+  constructor(
+    readonly key: string,
+    readonly sizeBytes: number,
+    readonly maxValueBytes: number,
+  ) {
+    super(
+      `value for "${key}" is ${sizeBytes} bytes once encoded, over maxValueBytes (${maxValueBytes}); ` +
+        'store less or raise maxValueBytes',
+    )
+  }
+}
+
+/** The loader passed to `getOrSet` threw or rejected; the original error is `cause`. */
+export class FactoryError extends CacheError {
+  static override readonly code = 'E_FACTORY_ERROR'
+  constructor(
+    readonly key: string,
+    cause: unknown,
+  ) {
+    super(`loader for "${key}" failed: ${errorMessage(cause)}`, { cause })
+  }
+}
+
+/** The L2 tier failed or missed its deadline and `suppressL2Errors` is off. */
+export class L2UnavailableError extends CacheError {
+  static override readonly code = 'E_L2_UNAVAILABLE'
+  constructor(
+    readonly operation: string,
+    cause?: unknown,
+  ) {
+    super(`L2 (Redis) ${operation} failed: ${errorMessage(cause)}`, { cause })
+  }
+}
+
+/** A value could not be serialized (for example a function or a symbol inside it). */
+export class CodecEncodeError extends CacheError {
+  static override readonly code = 'E_CODEC_ENCODE'
+  constructor(
+    readonly key: string,
+    cause: unknown,
+  ) {
+    super(`cannot encode the value for "${key}": ${errorMessage(cause)}`, { cause })
+  }
+}
+
+/** Stored bytes could not be decoded. Reported through `cache:error`; the read is a miss. */
+export class CodecDecodeError extends CacheError {
+  static override readonly code = 'E_CODEC_DECODE'
+  constructor(reason: string, cause?: unknown) {
+    super(`cannot decode stored entry: ${reason}`, cause === undefined ? undefined : { cause })
+  }
+}
+
+/** An optional peer dependency is not installed. */
+export class PeerMissingError extends CacheError {
+  static override readonly code = 'E_PEER_MISSING'
+  constructor(
+    readonly packageName: string,
+    feature: string,
+  ) {
+    super(`${feature} needs the optional package "${packageName}": run npm install ${packageName}`)
+  }
+}
+
+function describeKey(key: unknown): string {
+  if (typeof key !== 'string') return `(${key === null ? 'null' : typeof key})`
+  return key.length > 64 ? `"${key.slice(0, 64)}…"` : JSON.stringify(key)
+}
+
+/** Message of an unknown thrown thing, for error texts. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message
+  return String(error)
+}
+
+/** Coded error classes by code. */
+export const errors = Object.freeze({
+  E_INVALID_OPTIONS: InvalidOptionsError,
+  E_UNDEFINED_VALUE: UndefinedValueError,
+  E_INVALID_KEY: InvalidKeyError,
+  E_VALUE_TOO_LARGE: ValueTooLargeError,
+  E_FACTORY_ERROR: FactoryError,
+  E_L2_UNAVAILABLE: L2UnavailableError,
+  E_CODEC_ENCODE: CodecEncodeError,
+  E_CODEC_DECODE: CodecDecodeError,
+  E_PEER_MISSING: PeerMissingError,
+})

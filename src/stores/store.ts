@@ -1,0 +1,41 @@
+/**
+ * Byte-level persistence used by the L2 tier. Stores hold no policy: no retries, no logging,
+ * no codecs, no deadlines and no namespace logic. Keys are full Redis keys. Every method
+ * rejects when the backend is unreachable; the tier above decides what that means.
+ */
+export interface RemoteStore {
+  /** Connects; resolves `true` once ready, `false` if not ready within `timeoutMs` (keeps retrying). */
+  connect(timeoutMs: number): Promise<boolean>
+  /** Whether commands can be sent right now. */
+  readonly isReady: boolean
+  /** Called with `true` when the store becomes ready and `false` when it loses its connection. */
+  onReadyChange(listener: (ready: boolean) => void): void
+  /** Resolves `undefined` on a miss. */
+  get(key: string): Promise<Uint8Array | undefined>
+  /** One round trip (MGET). Results align with `keys`. */
+  getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>>
+  /** `ttlMs` undefined means no expiry. */
+  set(key: string, value: Uint8Array, ttlMs?: number): Promise<void>
+  /** Pipelined writes. */
+  setMany(entries: readonly StoreEntry[]): Promise<void>
+  /** Remaining time to live in ms; `undefined` when the key is missing; `Infinity` when it never expires. */
+  ttl(key: string): Promise<number | undefined>
+  /** Removes keys (UNLINK) and resolves how many existed. */
+  deleteMany(keys: readonly string[]): Promise<number>
+  /** Iterates keys matching a Redis glob (SCAN MATCH), in batches. Never uses KEYS. */
+  scan(match: string, batchSize?: number): AsyncIterable<string[]>
+  /** Adds members to a set key and extends its expiry to at least `ttlMs` (no expiry when undefined). */
+  addToSet(setKey: string, members: readonly string[], ttlMs?: number): Promise<void>
+  /** Members of a set key; empty when missing. */
+  setMembers(setKey: string): Promise<string[]>
+  /** Closes the connection; pending commands are rejected. Safe to call twice. */
+  disconnect(): Promise<void>
+}
+
+/** One write for `setMany`. */
+export interface StoreEntry {
+  readonly key: string
+  readonly value: Uint8Array
+  /** Undefined means no expiry. */
+  readonly ttlMs?: number | undefined
+}
