@@ -1,0 +1,96 @@
+import type { CacheEventName, CacheListener } from '../monitoring/events.js'
+import type { Duration } from '../options/duration.js'
+import type { BreakerState } from './circuit-breaker.js'
+
+/** Per-call options of `set`. */
+export interface SetOptions {
+  /** Time to live; `0` means never expires. @default the cache's `defaultTtl` */
+  ttl?: Duration
+  /** Tags for `invalidateTags`. @default [] */
+  tags?: readonly string[]
+}
+
+/** Per-call options of `getOrSet`. */
+export interface GetOrSetOptions extends SetOptions {}
+
+/** One write of `setMany`. */
+export interface SetManyEntry<T = unknown> extends SetOptions {
+  key: string
+  /** Never `undefined`. */
+  value: T
+}
+
+/**
+ * Loads a value on a miss. Resolving `undefined` means "nothing to cache": the caller gets
+ * `undefined` and nothing is stored (resolve `null` to cache a negative result).
+ */
+export type Loader<T> = () => T | undefined | Promise<T | undefined>
+
+/** Counters of one tier. */
+export interface TierStats {
+  hits: number
+  misses: number
+}
+
+/** A snapshot of a cache's counters. */
+export interface CacheStats {
+  /** Which backend holds the shared data. */
+  backendType: 'memory' | 'redis'
+  /** Reads answered from any tier. */
+  hits: number
+  /** Reads that found nothing in any tier. */
+  misses: number
+  /** hits / (hits + misses); 0 before the first read. */
+  hitRatio: number
+  sets: number
+  deletes: number
+  /** Failures reported through `cache:error` (L2 errors, corrupt entries). */
+  errors: number
+  l1: (TierStats & { entries: number; sizeBytes: number }) | undefined
+  l2:
+    | (TierStats & {
+        errors: number
+        /** Calls skipped because Redis was disconnected or the circuit was open. */
+        skipped: number
+        /** Corrupt or foreign entries found, counted as misses and deleted. */
+        decodeErrors: number
+        connected: boolean
+        circuit: BreakerState
+      })
+    | undefined
+}
+
+/** What every strata-cache cache offers. `AIResponseCache` and `CachedRepository` take any of them. */
+export interface CacheInterface {
+  /** Resolves the value, or `undefined` on a miss. */
+  get<T = unknown>(key: string): Promise<T | undefined>
+  /** Stores a value (never `undefined`; `null` is a value). */
+  set<T>(key: string, value: T, options?: SetOptions): Promise<void>
+  /** Returns the cached value, or runs `loader` once per key at a time and caches its result. */
+  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T | undefined>
+  exists(key: string): Promise<boolean>
+  /** Resolves `true` if something was deleted. */
+  delete(key: string): Promise<boolean>
+  /** Remaining time to live in ms, `Infinity` when the entry never expires, `undefined` when missing. */
+  getTtl(key: string): Promise<number | undefined>
+  /** Values aligned with `keys`, `undefined` for misses. */
+  getMany<T = unknown>(keys: readonly string[]): Promise<Array<T | undefined>>
+  setMany(entries: ReadonlyArray<SetManyEntry>): Promise<void>
+  /** Resolves how many keys were deleted. */
+  deleteMany(keys: readonly string[]): Promise<number>
+  /** Keys of this namespace matching a Redis-style glob (`*`, `?`, `[a-z]`, `\` escapes). */
+  getKeys(pattern: string): Promise<string[]>
+  /** Deletes keys matching a glob; resolves how many. */
+  invalidatePattern(pattern: string): Promise<number>
+  /** Deletes every key set with any of `tags`; resolves how many. */
+  invalidateTags(tags: readonly string[]): Promise<number>
+  /** Deletes every key of this namespace, and nothing else. */
+  clear(): Promise<void>
+  getStats(): CacheStats
+  on<E extends CacheEventName>(event: E, listener: CacheListener<E>): this
+  off<E extends CacheEventName>(event: E, listener: CacheListener<E>): this
+  /** Resolves `false` (never throws) when the backend is unreachable; the cache then runs degraded. */
+  connect(): Promise<boolean>
+  disconnect(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}

@@ -1,0 +1,24 @@
+/** Rejection used when an L2 call misses its deadline. */
+export class DeadlineExceeded extends Error {
+  constructor(
+    readonly operation: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${operation} did not answer within ${timeoutMs}ms`)
+    this.name = 'DeadlineExceeded'
+  }
+}
+
+/**
+ * Settles with `promise`, or rejects with {@link DeadlineExceeded} after `timeoutMs`.
+ * The underlying command is not cancelled (Redis has no cancel); the caller simply stops waiting.
+ */
+export function withDeadline<T>(promise: Promise<T>, timeoutMs: number, operation: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceeded(operation, timeoutMs)), timeoutMs)
+    // A pending deadline alone must not keep the process alive.
+    timer.unref()
+  })
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
+}

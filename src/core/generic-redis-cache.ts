@@ -1,0 +1,42 @@
+import type { GenericRedisCacheOptions } from '../options/cache-options.js'
+import { type ResolvedRedisCacheOptions, resolveRedisCacheOptions } from '../options/resolve-cache-options.js'
+import { RedisStore } from '../stores/redis-store.js'
+import { RemoteTier } from './remote-tier.js'
+import { TieredCache } from './tiered-cache.js'
+
+/**
+ * A Redis-backed cache (`@redis/client`) with an optional in-process L1 in front of it.
+ * Reads try L1, then Redis (filling L1 with the entry's remaining TTL); writes go to Redis,
+ * then L1. Every Redis call has a deadline and a circuit breaker: when Redis is slow or down,
+ * reads are misses, the app keeps running from L1 and loaders, and the client reconnects by
+ * itself.
+ *
+ * @example
+ * const cache = new GenericRedisCache({ redisUrl: process.env.REDIS_URL, namespace: 'app' })
+ * await cache.connect() // false (not a throw) when Redis is unreachable
+ */
+export class GenericRedisCache extends TieredCache {
+  readonly #store: RedisStore
+  readonly #resolved: ResolvedRedisCacheOptions
+
+  constructor(options: GenericRedisCacheOptions = {}) {
+    const resolved = resolveRedisCacheOptions(options)
+    const store = new RedisStore(resolved.redis)
+    super({
+      options: resolved,
+      remote: (events, stats) => new RemoteTier({ store, options: resolved, events, stats }),
+    })
+    this.#store = store
+    this.#resolved = resolved
+  }
+
+  /** Resolves `true` once Redis is ready, `false` after `connectTimeout` (it keeps retrying). */
+  override connect(): Promise<boolean> {
+    return this.#store.connect(this.#resolved.connectTimeoutMs)
+  }
+
+  override async disconnect(): Promise<void> {
+    await this.#store.disconnect()
+    await super.disconnect()
+  }
+}

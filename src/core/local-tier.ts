@@ -1,0 +1,105 @@
+import { LRUCache } from 'lru-cache'
+import type { ResolvedL1Options } from '../options/resolve-cache-options.js'
+import type { CacheEntry } from './cache-entry.js'
+import type { Clock } from './clock.js'
+import { estimateSize } from './size-estimate.js'
+
+/**
+ * The in-process L1 tier: values are kept as they are (no serialization), so a hit costs one
+ * map lookup and no promise. Bounded by entries and/or estimated bytes, with per-entry TTL
+ * taken from the entry's logical expiry. Keeps a tag → keys index for tag invalidation.
+ *
+ * Values are shared by reference: a caller that mutates a value it got back mutates the
+ * cached copy too. That is the price of allocation-free hits.
+ */
+export class LocalTier {
+  readonly #lru: LRUCache<string, CacheEntry>
+  readonly #clock: Clock
+  readonly #tagIndex = new Map<string, Set<string>>()
+
+  constructor(options: ResolvedL1Options, clock: Clock) {
+    this.#clock = clock
+    const lruOptions: LRUCache.Options<string, CacheEntry, unknown> = {
+      ...(options.maxEntries === undefined ? {} : { max: options.maxEntries }),
+      ...(options.maxBytes === undefined ? {} : { maxSize: options.maxBytes }),
+      // Setting an entry-size cap turns on lru-cache's byte accounting, which getStats() reports.
+      maxEntrySize: options.maxBytes ?? Number.MAX_SAFE_INTEGER,
+      perf: clock,
+      dispose: (entry, key) => this.#unindex(key, entry),
+    } as LRUCache.Options<string, CacheEntry, unknown>
+    this.#lru = new LRUCache(lruOptions)
+  }
+
+  /** The live entry, or `undefined` when missing or past its logical expiry. */
+  get(key: string): CacheEntry | undefined {
+    const entry = this.#lru.get(key)
+    if (entry === undefined) return undefined
+    // lru-cache rounds TTL checks to its own resolution; the entry's expiry is the truth.
+    if (entry.expiresAt !== undefined && entry.expiresAt <= this.#clock.now()) {
+      this.#lru.delete(key)
+      return undefined
+    }
+    return entry
+  }
+
+  /** Stores an entry until its logical expiry. An already expired entry is dropped instead. */
+  set(key: string, entry: CacheEntry): void {
+    const ttl = entry.expiresAt === undefined ? 0 : entry.expiresAt - this.#clock.now()
+    if (entry.expiresAt !== undefined && ttl <= 0) {
+      this.#lru.delete(key)
+      return
+    }
+    this.#lru.set(key, entry, { ttl: Math.ceil(ttl), size: Math.max(1, estimateSize(entry.value)) })
+    // A value too large for maxBytes is refused by lru-cache; only index what was kept.
+    if (entry.tags.length > 0 && this.#lru.peek(key) === entry) this.#index(key, entry.tags)
+  }
+
+  delete(key: string): boolean {
+    return this.#lru.delete(key)
+  }
+
+  /** Keys of live entries, most recently used first. */
+  *keys(): IterableIterator<string> {
+    const now = this.#clock.now()
+    for (const [key, entry] of this.#lru.entries()) {
+      if (entry.expiresAt === undefined || entry.expiresAt > now) yield key
+    }
+  }
+
+  /** Keys currently tagged with `tag`. */
+  keysWithTag(tag: string): string[] {
+    return [...(this.#tagIndex.get(tag) ?? [])]
+  }
+
+  clear(): void {
+    this.#lru.clear()
+    this.#tagIndex.clear()
+  }
+
+  /** Number of entries held, including expired ones not yet evicted. */
+  get size(): number {
+    return this.#lru.size
+  }
+
+  /** Estimated bytes held. */
+  get sizeBytes(): number {
+    return this.#lru.calculatedSize
+  }
+
+  #index(key: string, tags: readonly string[]): void {
+    for (const tag of tags) {
+      let keys = this.#tagIndex.get(tag)
+      if (!keys) this.#tagIndex.set(tag, (keys = new Set()))
+      keys.add(key)
+    }
+  }
+
+  #unindex(key: string, entry: CacheEntry): void {
+    for (const tag of entry.tags) {
+      const keys = this.#tagIndex.get(tag)
+      if (!keys) continue
+      keys.delete(key)
+      if (keys.size === 0) this.#tagIndex.delete(tag)
+    }
+  }
+}

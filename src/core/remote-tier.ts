@@ -1,0 +1,217 @@
+import { CodecPipeline } from '../codecs/pipeline.js'
+import { CacheError, CodecDecodeError, L2UnavailableError } from '../errors.js'
+import { type CacheEventEmitter, cacheEvents } from '../monitoring/events.js'
+import type { ResolvedRedisCacheOptions } from '../options/resolve-cache-options.js'
+import type { RemoteStore, StoreEntry } from '../stores/store.js'
+import type { CacheEntry } from './cache-entry.js'
+import { CircuitBreaker } from './circuit-breaker.js'
+import { withDeadline } from './deadline.js'
+import { escapeGlob } from './key.js'
+import type { StatsCounters } from './stats-counters.js'
+
+/** What the tier needs from the cache that owns it. */
+export interface RemoteTierParams {
+  readonly store: RemoteStore
+  readonly options: ResolvedRedisCacheOptions
+  readonly events: CacheEventEmitter
+  readonly stats: StatsCounters
+}
+
+/**
+ * The L2 tier: namespacing, the codec pipeline, a deadline on every call, the circuit breaker
+ * and the failure policy. The store underneath only moves bytes.
+ *
+ * Key layout: `<namespace>:<key>` for entries, `<namespace>#tag:<tag>` for tag indexes. A
+ * namespace may contain neither `:` nor `#`, so no namespace can see another's keys.
+ */
+export class RemoteTier {
+  readonly #store: RemoteStore
+  readonly #options: ResolvedRedisCacheOptions
+  readonly #events: CacheEventEmitter
+  readonly #stats: StatsCounters
+  readonly #codec: CodecPipeline
+  readonly #breaker: CircuitBreaker
+  readonly #prefix: string
+  readonly #scanPrefix: string
+
+  constructor({ store, options, events, stats }: RemoteTierParams) {
+    this.#store = store
+    this.#options = options
+    this.#events = events
+    this.#stats = stats
+    this.#prefix = `${options.namespace}:`
+    this.#scanPrefix = `${escapeGlob(options.namespace)}:`
+    this.#codec = new CodecPipeline({
+      serializer: options.serializer,
+      compression: options.compression,
+      maxValueBytes: options.maxValueBytes,
+    })
+    this.#breaker = new CircuitBreaker(options.breaker, options.clock, (from, to) =>
+      events.emit(cacheEvents.circuit(from, to)),
+    )
+    store.onReadyChange((ready) => events.emit(cacheEvents.connection(ready)))
+  }
+
+  get store(): RemoteStore {
+    return this.#store
+  }
+
+  get breaker(): CircuitBreaker {
+    return this.#breaker
+  }
+
+  /** Reads and decodes one entry. A corrupt entry is deleted and reported, and reads as a miss. */
+  async read(key: string): Promise<CacheEntry | undefined> {
+    const fullKey = this.#prefix + key
+    const bytes = await this.#call('get', () => this.#store.get(fullKey), undefined, key)
+    return bytes === undefined ? undefined : this.#decode(key, bytes)
+  }
+
+  /** Reads many entries in one MGET; results align with `keys`. */
+  async readMany(keys: readonly string[]): Promise<Array<CacheEntry | undefined>> {
+    const fullKeys = keys.map((key) => this.#prefix + key)
+    const values = await this.#call('getMany', () => this.#store.getMany(fullKeys), [], undefined)
+    return keys.map((key, i) => {
+      const bytes = values[i]
+      return bytes === undefined ? undefined : this.#decode(key, bytes)
+    })
+  }
+
+  /** Encodes (throwing coded errors for bad values) and writes entries, pipelined. */
+  async write(entries: ReadonlyArray<{ key: string; entry: CacheEntry }>): Promise<void> {
+    const now = this.#options.clock.now()
+    const writes: StoreEntry[] = entries.map(({ key, entry }) => ({
+      key: this.#prefix + key,
+      value: this.#codec.encode(key, entry),
+      ttlMs: entry.expiresAt === undefined ? undefined : Math.max(1, entry.expiresAt - now),
+    }))
+    const tagged = entries.filter(({ entry }) => entry.tags.length > 0)
+    await this.#call(
+      'set',
+      async () => {
+        const first = writes[0]
+        if (writes.length === 1 && first) await this.#store.set(first.key, first.value, first.ttlMs)
+        else await this.#store.setMany(writes)
+        for (const { key, entry } of tagged) await this.#indexTags(this.#prefix + key, entry, now)
+      },
+      undefined,
+      entries.length === 1 ? entries[0]?.key : undefined,
+    )
+  }
+
+  /** Deletes keys; resolves how many existed in Redis (0 when Redis could not be reached). */
+  deleteMany(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return Promise.resolve(0)
+    return this.#call('delete', () => this.#store.deleteMany(keys.map((k) => this.#prefix + k)), 0, undefined)
+  }
+
+  /** Keys of this namespace matching a glob, without the namespace prefix, each once. */
+  async keys(pattern: string): Promise<string[]> {
+    const found = new Set<string>()
+    await this.#call(
+      'scan',
+      async () => {
+        for await (const batch of this.#store.scan(this.#scanPrefix + pattern)) {
+          for (const fullKey of batch) found.add(fullKey.slice(this.#prefix.length))
+        }
+      },
+      undefined,
+      undefined,
+      true,
+    )
+    return [...found]
+  }
+
+  /** Deletes keys of this namespace matching a glob (`*` with `includeTags` also drops tag indexes). */
+  async deletePattern(pattern: string, includeTags = false): Promise<number> {
+    const match = this.#scanPrefix + pattern
+    return this.#call(
+      'deletePattern',
+      async () => {
+        let removed = await this.#unlinkScan(match)
+        if (includeTags) await this.#unlinkScan(`${escapeGlob(this.#options.namespace)}#tag:*`)
+        return removed
+      },
+      0,
+      undefined,
+      true,
+    )
+  }
+
+  /** Deletes every key carrying one of `tags`, and the tag indexes themselves. */
+  async deleteTags(tags: readonly string[]): Promise<{ keys: string[]; removed: number }> {
+    const tagKeys = tags.map((tag) => this.#tagKey(tag))
+    return this.#call(
+      'deleteTags',
+      async () => {
+        const members = new Set<string>()
+        for (const tagKey of tagKeys) for (const member of await this.#store.setMembers(tagKey)) members.add(member)
+        const removed = await this.#store.deleteMany([...members])
+        await this.#store.deleteMany(tagKeys)
+        return { keys: [...members].map((fullKey) => fullKey.slice(this.#prefix.length)), removed }
+      },
+      { keys: [], removed: 0 },
+      undefined,
+      true,
+    )
+  }
+
+  async #unlinkScan(match: string): Promise<number> {
+    let removed = 0
+    for await (const batch of this.#store.scan(match)) removed += await this.#store.deleteMany(batch)
+    return removed
+  }
+
+  #indexTags(fullKey: string, entry: CacheEntry, now: number): Promise<unknown> {
+    const ttlMs = entry.expiresAt === undefined ? undefined : Math.max(1, entry.expiresAt - now)
+    return Promise.all(entry.tags.map((tag) => this.#store.addToSet(this.#tagKey(tag), [fullKey], ttlMs)))
+  }
+
+  #tagKey(tag: string): string {
+    return `${this.#options.namespace}#tag:${tag}`
+  }
+
+  #decode(key: string, bytes: Uint8Array): CacheEntry | undefined {
+    try {
+      return this.#codec.decode(bytes)
+    } catch (error) {
+      const coded = error instanceof CacheError ? error : new CodecDecodeError('unexpected failure', error)
+      this.#stats.decodeErrors++
+      this.#report(coded, 'decode', key)
+      // Leaving the bytes would make every later read pay for the same failure.
+      void this.#store.deleteMany([this.#prefix + key]).catch(() => undefined)
+      return undefined
+    }
+  }
+
+  /**
+   * Runs one L2 call under the failure policy: skipped while disconnected or while the breaker
+   * is open, bounded by the deadline (scans by several, since they take many round trips), and
+   * answered by `fallback` (or `E_L2_UNAVAILABLE` when errors are not suppressed) on failure.
+   */
+  async #call<T>(operation: string, run: () => Promise<T>, fallback: T, key: string | undefined, long = false): Promise<T> {
+    if (!this.#store.isReady || !this.#breaker.allow()) {
+      this.#stats.l2Skipped++
+      if (this.#options.suppressL2Errors) return fallback
+      throw new L2UnavailableError(operation, new Error('Redis is disconnected or the circuit breaker is open'))
+    }
+    try {
+      const timeoutMs = long ? this.#options.l2TimeoutMs * 40 : this.#options.l2TimeoutMs
+      const result = await withDeadline(run(), timeoutMs, `L2 ${operation}`)
+      this.#breaker.recordSuccess()
+      return result
+    } catch (error) {
+      this.#breaker.recordFailure()
+      this.#stats.l2Errors++
+      const coded = new L2UnavailableError(operation, error)
+      this.#report(coded, operation, key)
+      if (this.#options.suppressL2Errors) return fallback
+      throw coded
+    }
+  }
+
+  #report(error: CacheError, operation: string, key: string | undefined): void {
+    this.#stats.errors++
+    if (this.#events.has('cache:error')) this.#events.emit(cacheEvents.error(error, operation, key))
+  }
+}

@@ -1,0 +1,42 @@
+export { TieredCache } from './core/tiered-cache.js'
+export { InMemoryCache } from './core/in-memory-cache.js'
+export { GenericRedisCache } from './core/generic-redis-cache.js'
+export type {
+  CacheInterface,
+  CacheStats,
+  GetOrSetOptions,
+  Loader,
+  SetManyEntry,
+  SetOptions,
+  TierStats,
+} from './core/cache-interface.js'
+export type { BreakerState } from './core/circuit-breaker.js'
+export type { Clock } from './core/clock.js'
+export type {
+  BaseCacheOptions,
+  CircuitBreakerOptions,
+  CompressionOptions,
+  GenericRedisCacheOptions,
+  InMemoryCacheOptions,
+  L1Options,
+} from './options/cache-options.js'
+export type { Duration } from './options/duration.js'
+export type { RedisStoreOptions } from './stores/redis-store.js'
+export type { Serializer, Compressor } from './codecs/codec.js'
+export { msgpackSerializer } from './codecs/msgpack-serializer.js'
+export { jsonSerializer } from './codecs/json-serializer.js'
+export type { CacheEventName, CacheEvents, CacheListener, Tier } from './monitoring/events.js'
+export {
+  CacheError,
+  CodecDecodeError,
+  CodecEncodeError,
+  FactoryError,
+  InvalidKeyError,
+  InvalidOptionsError,
+  L2UnavailableError,
+  PeerMissingError,
+  UndefinedValueError,
+  ValueTooLargeError,
+  errors,
+} from './errors.js'
+export type { OptionIssue } from './errors.js'

@@ -1,0 +1,114 @@
+import type { Clock } from '../core/clock.js'
+import type { Serializer } from '../codecs/codec.js'
+import type { RedisStoreOptions } from '../stores/redis-store.js'
+import type { Duration } from './duration.js'
+
+/** Bounds of the in-process L1 tier. With neither field set, `maxEntries` defaults to 10,000. */
+export interface L1Options {
+  /**
+   * Most entries kept; the least recently used is evicted first.
+   * @default 10_000 (when `maxBytes` is not set either)
+   */
+  maxEntries?: number
+  /**
+   * Most bytes kept, as estimated from each value's shape (strings count 2 bytes a character,
+   * numbers 8, plus per-object overhead). An entry larger than this is not kept in L1.
+   * @default no byte bound
+   */
+  maxBytes?: number
+}
+
+/** Options every cache accepts. */
+export interface BaseCacheOptions {
+  /**
+   * Prefix that isolates this cache's keys: `clear()` and pattern operations touch only it.
+   * Must not contain `:` (the separator) or `#` (reserved for internal keys).
+   * @default 'strata'
+   */
+  namespace?: string
+  /**
+   * Time to live when a call gives none. `0` means entries never expire.
+   * @default '1h'
+   */
+  defaultTtl?: Duration
+  /**
+   * Largest value accepted, in bytes once encoded (and the cap when decoding or inflating).
+   * @default 8 MiB
+   */
+  maxValueBytes?: number
+  /** Time source, for tests. @default Date.now */
+  clock?: Clock
+}
+
+/** Options of `InMemoryCache`. */
+export interface InMemoryCacheOptions extends BaseCacheOptions, L1Options {}
+
+/** Deflate settings; values smaller than `threshold` bytes are stored as they are. */
+export interface CompressionOptions {
+  /** Smallest serialized size that is compressed, in bytes. @default 1024 */
+  threshold?: number
+  /** zlib level from 1 (fastest) to 9 (smallest). @default 1 */
+  level?: number
+}
+
+/** Circuit breaker around the L2 tier. */
+export interface CircuitBreakerOptions {
+  /** Consecutive L2 failures or missed deadlines that open the breaker. @default 5 */
+  failureThreshold?: number
+  /** How long L2 is skipped once open, before one probe call. @default '1s' */
+  openDuration?: Duration
+}
+
+/** Options of `GenericRedisCache`. */
+export interface GenericRedisCacheOptions extends BaseCacheOptions {
+  /**
+   * Redis URL (`redis://`, `rediss://` for TLS), with credentials and database if needed.
+   * @default process.env.REDIS_URL, else 'redis://127.0.0.1:6379'
+   */
+  redisUrl?: string
+  /** Connection details instead of (or on top of) `redisUrl`. */
+  redis?: Omit<RedisStoreOptions, 'url'>
+  /** The in-process L1 tier in front of Redis; `false` turns it off. @default { maxEntries: 10_000 } */
+  l1?: L1Options | false
+  /** Compression of large values; `false` turns it off. @default { threshold: 1024, level: 1 } */
+  compression?: CompressionOptions | false
+  /**
+   * How values become bytes. `msgpack` keeps Date, Map, Set, BigInt, Buffer and Uint8Array
+   * types; `json` is readable by other languages but loses them.
+   * @default 'msgpack'
+   */
+  serializer?: 'msgpack' | 'json' | Serializer
+  /**
+   * Deadline of each L2 command. Past it the read is a miss (or the write is skipped) and the
+   * failure counts towards the circuit breaker. Local Redis answers in well under 1 ms; the
+   * default leaves room for a remote Redis under load.
+   * @default '250ms'
+   */
+  l2Timeout?: Duration
+  /** How long `connect()` waits before resolving `false`. @default '2s' */
+  connectTimeout?: Duration
+  /** L2 circuit breaker. */
+  circuitBreaker?: CircuitBreakerOptions
+  /**
+   * When true, L2 failures are reported through `cache:error` and answered as misses (reads)
+   * or skipped (writes), and the cache keeps serving from L1 and loaders. When false, the
+   * caller receives `E_L2_UNAVAILABLE`.
+   * @default true
+   */
+  suppressL2Errors?: boolean
+}
+
+/** Defaults, in one place. */
+export const DEFAULTS = Object.freeze({
+  namespace: 'strata',
+  defaultTtl: '1h' as Duration,
+  maxValueBytes: 8 * 1024 * 1024,
+  l1MaxEntries: 10_000,
+  compressionThreshold: 1024,
+  compressionLevel: 1,
+  l2Timeout: '250ms' as Duration,
+  connectTimeout: '2s' as Duration,
+  breakerFailureThreshold: 5,
+  breakerOpenDuration: '1s' as Duration,
+  redisUrl: 'redis://127.0.0.1:6379',
+})

@@ -1,0 +1,162 @@
+import { InvalidOptionsError, type OptionIssue } from '../errors.js'
+import type { Serializer } from '../codecs/codec.js'
+import { jsonSerializer } from '../codecs/json-serializer.js'
+import { msgpackSerializer } from '../codecs/msgpack-serializer.js'
+import { type Clock, systemClock } from '../core/clock.js'
+import type { BreakerSettings } from '../core/circuit-breaker.js'
+import type { RedisStoreOptions } from '../stores/redis-store.js'
+import { DEFAULTS, type GenericRedisCacheOptions, type InMemoryCacheOptions } from './cache-options.js'
+import { describe, parseDuration } from './duration.js'
+import { booleanOption, integerIn, isRecord, rejectUnknownKeys } from './validate.js'
+
+/** L1 bounds after validation. */
+export interface ResolvedL1Options {
+  readonly maxEntries: number | undefined
+  readonly maxBytes: number | undefined
+}
+
+/** Options shared by every cache, validated and in milliseconds. */
+export interface ResolvedBaseOptions {
+  readonly namespace: string
+  /** 0 means no expiry. */
+  readonly defaultTtlMs: number
+  readonly maxValueBytes: number
+  readonly clock: Clock
+  readonly l1: ResolvedL1Options | false
+}
+
+/** `GenericRedisCache` options, validated, defaulted and frozen. */
+export interface ResolvedRedisCacheOptions extends ResolvedBaseOptions {
+  readonly redis: RedisStoreOptions
+  readonly serializer: Serializer
+  readonly compression: { readonly thresholdBytes: number; readonly level: number } | false
+  readonly l2TimeoutMs: number
+  readonly connectTimeoutMs: number
+  readonly breaker: BreakerSettings
+  readonly suppressL2Errors: boolean
+}
+
+const BASE_KEYS = ['namespace', 'defaultTtl', 'maxValueBytes', 'clock'] as const
+const L1_KEYS = ['maxEntries', 'maxBytes'] as const
+const REDIS_KEYS = [
+  ...BASE_KEYS,
+  ...['redisUrl', 'redis', 'l1', 'compression', 'serializer', 'l2Timeout', 'connectTimeout'],
+  ...['circuitBreaker', 'suppressL2Errors'],
+] as const
+
+/** Validates `InMemoryCache` options; throws one `E_INVALID_OPTIONS` listing every problem. */
+export function resolveInMemoryCacheOptions(raw: InMemoryCacheOptions = {}): ResolvedBaseOptions {
+  const issues: OptionIssue[] = []
+  assertObject(raw)
+  rejectUnknownKeys(raw, [...BASE_KEYS, ...L1_KEYS], '', issues)
+  const base = resolveBase(raw, issues)
+  const l1 = resolveL1(raw, '', issues)
+  if (issues.length > 0) throw new InvalidOptionsError(issues)
+  return Object.freeze({ ...base, l1 })
+}
+
+/** Validates `GenericRedisCache` options; throws one `E_INVALID_OPTIONS` listing every problem. */
+export function resolveRedisCacheOptions(raw: GenericRedisCacheOptions = {}): ResolvedRedisCacheOptions {
+  const issues: OptionIssue[] = []
+  assertObject(raw)
+  rejectUnknownKeys(raw, REDIS_KEYS, '', issues)
+  const base = resolveBase(raw, issues)
+  const l1: ResolvedL1Options | false = raw.l1 === false ? false : resolveL1(raw.l1 ?? {}, 'l1.', issues)
+  const resolved = {
+    ...base,
+    l1,
+    redis: resolveRedis(raw, issues),
+    serializer: resolveSerializer(raw.serializer, issues),
+    compression: resolveCompression(raw.compression, issues),
+    l2TimeoutMs: positiveDuration(raw.l2Timeout ?? DEFAULTS.l2Timeout, 'l2Timeout', issues),
+    connectTimeoutMs: positiveDuration(raw.connectTimeout ?? DEFAULTS.connectTimeout, 'connectTimeout', issues),
+    breaker: resolveBreaker(raw.circuitBreaker, issues),
+    suppressL2Errors: booleanOption(raw.suppressL2Errors ?? true, 'suppressL2Errors', issues) ?? true,
+  }
+  if (issues.length > 0) throw new InvalidOptionsError(issues)
+  return Object.freeze(resolved)
+}
+
+function resolveBase(raw: InMemoryCacheOptions, issues: OptionIssue[]): Omit<ResolvedBaseOptions, 'l1'> {
+  const namespace = raw.namespace ?? DEFAULTS.namespace
+  if (typeof namespace !== 'string' || namespace.length === 0 || /[:#]/.test(namespace)) {
+    issues.push({
+      path: 'namespace',
+      message: `expected a non-empty string without ':' or '#' (nested namespaces would see each other's keys); got ${describe(namespace)}`,
+    })
+  }
+  const clock = raw.clock ?? systemClock
+  if (typeof clock?.now !== 'function') issues.push({ path: 'clock', message: 'expected an object with a now() method' })
+  return {
+    namespace,
+    defaultTtlMs: parseDuration(raw.defaultTtl ?? DEFAULTS.defaultTtl, 'defaultTtl', issues) ?? 0,
+    maxValueBytes: integerIn(raw.maxValueBytes ?? DEFAULTS.maxValueBytes, { path: 'maxValueBytes', min: 1 }, issues) ?? 0,
+    clock,
+  }
+}
+
+function resolveL1(raw: unknown, prefix: string, issues: OptionIssue[]): ResolvedL1Options {
+  if (!isRecord(raw)) {
+    issues.push({ path: prefix.slice(0, -1), message: 'expected { maxEntries?, maxBytes? } or false' })
+    return { maxEntries: undefined, maxBytes: undefined }
+  }
+  if (prefix !== '') rejectUnknownKeys(raw, L1_KEYS, prefix, issues)
+  const bounded = raw.maxEntries !== undefined || raw.maxBytes !== undefined
+  const maxEntries = raw.maxEntries ?? (bounded ? undefined : DEFAULTS.l1MaxEntries)
+  return {
+    maxEntries: maxEntries === undefined ? undefined : integerIn(maxEntries, { path: `${prefix}maxEntries`, min: 1 }, issues),
+    maxBytes: raw.maxBytes === undefined ? undefined : integerIn(raw.maxBytes, { path: `${prefix}maxBytes`, min: 1 }, issues),
+  }
+}
+
+function resolveRedis(raw: GenericRedisCacheOptions, issues: OptionIssue[]): RedisStoreOptions {
+  const url = raw.redisUrl ?? process.env.REDIS_URL ?? DEFAULTS.redisUrl
+  if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
+    // Never echo the URL: it may carry a password.
+    issues.push({ path: 'redisUrl', message: 'expected a redis:// or rediss:// URL' })
+  }
+  if (raw.redis !== undefined && !isRecord(raw.redis)) issues.push({ path: 'redis', message: 'expected an object' })
+  return { ...(isRecord(raw.redis) ? raw.redis : {}), url }
+}
+
+function resolveSerializer(raw: GenericRedisCacheOptions['serializer'], issues: OptionIssue[]): Serializer {
+  if (raw === undefined || raw === 'msgpack') return msgpackSerializer
+  if (raw === 'json') return jsonSerializer
+  if (isRecord(raw) && typeof raw.serialize === 'function' && typeof raw.deserialize === 'function') return raw
+  issues.push({ path: 'serializer', message: `expected 'msgpack', 'json' or a Serializer; got ${describe(raw)}` })
+  return msgpackSerializer
+}
+
+function resolveCompression(raw: GenericRedisCacheOptions['compression'], issues: OptionIssue[]): ResolvedRedisCacheOptions['compression'] {
+  if (raw === false) return false
+  if (raw !== undefined && !isRecord(raw)) {
+    issues.push({ path: 'compression', message: 'expected { threshold?, level? } or false' })
+    return false
+  }
+  rejectUnknownKeys(raw ?? {}, ['threshold', 'level'], 'compression.', issues)
+  return {
+    thresholdBytes: integerIn(raw?.threshold ?? DEFAULTS.compressionThreshold, { path: 'compression.threshold', min: 0 }, issues) ?? 0,
+    level: integerIn(raw?.level ?? DEFAULTS.compressionLevel, { path: 'compression.level', min: 1, max: 9 }, issues) ?? 1,
+  }
+}
+
+function resolveBreaker(raw: GenericRedisCacheOptions['circuitBreaker'], issues: OptionIssue[]): BreakerSettings {
+  if (raw !== undefined && !isRecord(raw)) issues.push({ path: 'circuitBreaker', message: 'expected an object' })
+  const options = isRecord(raw) ? raw : {}
+  rejectUnknownKeys(options, ['failureThreshold', 'openDuration'], 'circuitBreaker.', issues)
+  return {
+    failureThreshold:
+      integerIn(options.failureThreshold ?? DEFAULTS.breakerFailureThreshold, { path: 'circuitBreaker.failureThreshold', min: 1 }, issues) ?? 1,
+    openMs: positiveDuration(options.openDuration ?? DEFAULTS.breakerOpenDuration, 'circuitBreaker.openDuration', issues),
+  }
+}
+
+function positiveDuration(input: unknown, path: string, issues: OptionIssue[]): number {
+  const ms = parseDuration(input, path, issues)
+  if (ms === 0) issues.push({ path, message: 'must be greater than 0' })
+  return ms ?? 1
+}
+
+function assertObject(raw: unknown): void {
+  if (!isRecord(raw)) throw new InvalidOptionsError([{ path: '(options)', message: 'expected an object' }])
+}
