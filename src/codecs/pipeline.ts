@@ -1,0 +1,204 @@
+import type { CacheEntry } from '../core/cache-entry.js'
+import {
+  CodecDecodeError,
+  CodecEncodeError,
+  UndefinedValueError,
+  ValueTooLargeError,
+} from '../errors.js'
+import type { Compressor, Serializer } from './codec.js'
+import {
+  ENVELOPE_OVERHEAD_BYTES,
+  type EnvelopeHeader,
+  readEnvelope,
+  writeEnvelope,
+} from './envelope.js'
+import {
+  type CodecPipelineOptions,
+  type ResolvedCompressionOptions,
+  resolveCodecPipelineOptions,
+} from './pipeline-options.js'
+
+/**
+ * Turns a `CacheEntry` into the bytes stored in L2 and back, in one fixed order:
+ * serialize → compress (when large enough and worth it) → envelope (see `envelope.ts`).
+ *
+ * The serialized payload is the tuple `[createdAt, expiresAt ?? null, tags, value]`: an array
+ * rather than an object so that neither msgpack nor JSON spends bytes on field names.
+ *
+ * Both directions are bounded by `maxValueBytes`. `decode` either returns the entry that was
+ * encoded (up to the serializer's documented losses) or throws `CodecDecodeError`; every other
+ * failure is wrapped into one.
+ */
+export class CodecPipeline {
+  readonly #serializer: Serializer
+  readonly #compression: ResolvedCompressionOptions | false
+  readonly #maxValueBytes: number
+  readonly #serializersById: readonly (Serializer | undefined)[]
+  readonly #compressorsById: readonly (Compressor | undefined)[]
+  // Shared, frozen headers: encode allocates nothing for them.
+  readonly #plainHeader: EnvelopeHeader
+  readonly #compressedHeader: EnvelopeHeader
+  #compressedCount = 0
+  #incompressibleCount = 0
+  #bytesBeforeCompression = 0
+  #bytesAfterCompression = 0
+
+  /** Throws `InvalidOptionsError` listing every invalid option. */
+  constructor(options: CodecPipelineOptions) {
+    const resolved = resolveCodecPipelineOptions(options)
+    this.#serializer = resolved.serializer
+    this.#compression = resolved.compression
+    this.#maxValueBytes = resolved.maxValueBytes
+    this.#serializersById = resolved.serializersById
+    this.#compressorsById = resolved.compressorsById
+    const base = { serializerId: resolved.serializer.id, encrypted: false, keyId: 0 }
+    this.#plainHeader = Object.freeze({ ...base, compressorId: 0 })
+    const compressorId = resolved.compression === false ? 0 : resolved.compression.compressor.id
+    this.#compressedHeader = Object.freeze({ ...base, compressorId })
+  }
+
+  /** Largest serialized payload accepted, in bytes. */
+  get maxValueBytes(): number {
+    return this.#maxValueBytes
+  }
+
+  /** Entries written compressed since construction. */
+  get compressedCount(): number {
+    return this.#compressedCount
+  }
+
+  /** Entries compressed but written uncompressed because that was not smaller (CPU wasted). */
+  get incompressibleCount(): number {
+    return this.#incompressibleCount
+  }
+
+  /** Serialized bytes of the entries counted by `compressedCount`. */
+  get bytesBeforeCompression(): number {
+    return this.#bytesBeforeCompression
+  }
+
+  /** Compressed bytes of the entries counted by `compressedCount`. */
+  get bytesAfterCompression(): number {
+    return this.#bytesAfterCompression
+  }
+
+  /**
+   * Encodes an entry for L2. Throws `UndefinedValueError` for an `undefined` value,
+   * `CodecEncodeError` when the serializer or compressor fails, and `ValueTooLargeError` when the
+   * serialized payload is over `maxValueBytes`.
+   */
+  encode(key: string, entry: CacheEntry): Uint8Array {
+    if (entry.value === undefined) throw new UndefinedValueError(key)
+    let payload: Uint8Array
+    try {
+      payload = this.#serializer.serialize([
+        entry.createdAt,
+        entry.expiresAt ?? null,
+        entry.tags,
+        entry.value,
+      ])
+    } catch (error) {
+      throw new CodecEncodeError(key, error)
+    }
+    if (payload.length > this.#maxValueBytes) {
+      throw new ValueTooLargeError(key, payload.length, this.#maxValueBytes)
+    }
+    const c = this.#compression
+    if (c !== false && payload.length >= c.thresholdBytes) {
+      const compressed = this.#compress(key, c, payload)
+      if (compressed !== undefined) return writeEnvelope(this.#compressedHeader, compressed)
+    }
+    return writeEnvelope(this.#plainHeader, payload)
+  }
+
+  /**
+   * Decodes bytes read from L2. Throws `CodecDecodeError` for anything that is not an entry this
+   * pipeline can read exactly: foreign, corrupt, truncated, oversized or encrypted bytes, unknown
+   * codec ids, and payloads that are not an entry tuple.
+   */
+  decode(bytes: Uint8Array): CacheEntry {
+    // Checked before the CRC so that an oversized entry costs no work. A valid stored payload is
+    // never larger than its serialized form (compression is kept only when smaller).
+    if (bytes.length > this.#maxValueBytes + ENVELOPE_OVERHEAD_BYTES) {
+      throw new CodecDecodeError(
+        `entry is ${bytes.length} bytes, over maxValueBytes (${this.#maxValueBytes}) plus envelope`,
+      )
+    }
+    const { header, payload } = readEnvelope(bytes)
+    if (header.encrypted) {
+      throw new CodecDecodeError(`entry is encrypted (key id ${header.keyId}) and no cipher is set`)
+    }
+    const serializer = this.#serializersById[header.serializerId]
+    if (serializer === undefined) {
+      throw new CodecDecodeError(`unknown serializer id ${header.serializerId}`)
+    }
+    const plain =
+      header.compressorId === 0 ? payload : this.#decompress(header.compressorId, payload)
+    let tuple: unknown
+    try {
+      tuple = serializer.deserialize(plain)
+    } catch (error) {
+      // The serializer's own message may quote decoded data; keep cached values out of errors.
+      const kind = error instanceof Error ? error.name : 'error'
+      throw new CodecDecodeError(`${serializer.name} cannot read the payload (${kind})`)
+    }
+    return entryFromTuple(tuple)
+  }
+
+  /** Returns the compressed payload, or `undefined` when it is not smaller. */
+  #compress(
+    key: string,
+    c: ResolvedCompressionOptions,
+    payload: Uint8Array,
+  ): Uint8Array | undefined {
+    let compressed: Uint8Array
+    try {
+      compressed = c.compressor.compress(payload, c.level)
+    } catch (error) {
+      throw new CodecEncodeError(key, error)
+    }
+    if (compressed.length >= payload.length) {
+      this.#incompressibleCount++
+      return undefined
+    }
+    this.#compressedCount++
+    this.#bytesBeforeCompression += payload.length
+    this.#bytesAfterCompression += compressed.length
+    return compressed
+  }
+
+  #decompress(compressorId: number, payload: Uint8Array): Uint8Array {
+    const compressor = this.#compressorsById[compressorId]
+    if (compressor === undefined)
+      throw new CodecDecodeError(`unknown compressor id ${compressorId}`)
+    try {
+      return compressor.decompress(payload, this.#maxValueBytes)
+    } catch (error) {
+      throw new CodecDecodeError(`${compressor.name} cannot decompress the payload`, error)
+    }
+  }
+}
+
+/** Checks the decoded tuple field by field: a payload of the wrong shape is not an entry. */
+function entryFromTuple(tuple: unknown): CacheEntry {
+  if (!Array.isArray(tuple) || tuple.length !== 4) {
+    throw new CodecDecodeError('payload is not an entry tuple [createdAt, expiresAt, tags, value]')
+  }
+  const [createdAt, expiresAt, tags, value] = tuple as unknown[]
+  if (typeof createdAt !== 'number' || !Number.isFinite(createdAt)) {
+    throw new CodecDecodeError('entry createdAt is not a finite number')
+  }
+  if (expiresAt !== null && (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))) {
+    throw new CodecDecodeError('entry expiresAt is neither null nor a finite number')
+  }
+  if (!isStringArray(tags)) throw new CodecDecodeError('entry tags are not an array of strings')
+  // undefined is how a miss is reported, so a stored undefined can only come from bad bytes.
+  if (value === undefined) throw new CodecDecodeError('entry value is undefined')
+  return { value, createdAt, expiresAt: expiresAt ?? undefined, tags }
+}
+
+function isStringArray(v: unknown): v is string[] {
+  if (!Array.isArray(v)) return false
+  for (const item of v) if (typeof item !== 'string') return false
+  return true
+}
