@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
+    // Integration files start their own redis-server processes; two cores are shared by all.
+    maxWorkers: 2,
     projects: [
       { test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
       {
@@ -10,8 +12,6 @@ export default defineConfig({
           include: ['tests/integration/**/*.int.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
-          // Each file starts its own redis-server processes; two cores are shared between them.
-          maxWorkers: 2,
         },
       },
     ],

@@ -11,7 +11,7 @@ export interface SetOptions {
 }
 
 /** Per-call options of `getOrSet`. */
-export interface GetOrSetOptions extends SetOptions {}
+export type GetOrSetOptions = SetOptions
 
 /** One write of `setMany`. */
 export interface SetManyEntry<T = unknown> extends SetOptions {

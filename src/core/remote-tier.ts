@@ -128,7 +128,7 @@ export class RemoteTier {
     return this.#call(
       'deletePattern',
       async () => {
-        let removed = await this.#unlinkScan(match)
+        const removed = await this.#unlinkScan(match)
         if (includeTags) await this.#unlinkScan(`${escapeGlob(this.#options.namespace)}#tag:*`)
         return removed
       },

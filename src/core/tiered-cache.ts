@@ -44,6 +44,11 @@ export class TieredCache implements CacheInterface {
     this.#l2 = remote?.(this.#events, this.#stats)
   }
 
+  /** The namespace that prefixes and isolates this cache's keys. */
+  get namespace(): string {
+    return this.#options.namespace
+  }
+
   get<T = unknown>(key: string): Promise<T | undefined> {
     assertValidKey(key)
     const local = this.#readLocal(key)
@@ -201,12 +206,15 @@ export class TieredCache implements CacheInterface {
     return this
   }
 
-  async connect(): Promise<boolean> {
-    return true
+  /** Memory needs no connection: resolves `true`. */
+  connect(): Promise<boolean> {
+    return Promise.resolve(true)
   }
 
-  async disconnect(): Promise<void> {
+  /** Drops L1; a Redis-backed cache also closes its connection. */
+  disconnect(): Promise<void> {
     this.#l1?.clear()
+    return Promise.resolve()
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -43,11 +43,11 @@ export class CacheEventEmitter {
   on<E extends CacheEventName>(name: E, listener: CacheListener<E>): void {
     let set = this.#listeners.get(name)
     if (!set) this.#listeners.set(name, (set = new Set()))
-    set.add(listener as (data: never) => void)
+    set.add(listener)
   }
 
   off<E extends CacheEventName>(name: E, listener: CacheListener<E>): void {
-    this.#listeners.get(name)?.delete(listener as (data: never) => void)
+    this.#listeners.get(name)?.delete(listener)
   }
 
   has(name: CacheEventName): boolean {

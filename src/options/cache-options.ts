@@ -101,14 +101,14 @@ export interface GenericRedisCacheOptions extends BaseCacheOptions {
 /** Defaults, in one place. */
 export const DEFAULTS = Object.freeze({
   namespace: 'strata',
-  defaultTtl: '1h' as Duration,
+  defaultTtl: '1h',
   maxValueBytes: 8 * 1024 * 1024,
   l1MaxEntries: 10_000,
   compressionThreshold: 1024,
   compressionLevel: 1,
-  l2Timeout: '250ms' as Duration,
-  connectTimeout: '2s' as Duration,
+  l2Timeout: '250ms',
+  connectTimeout: '2s',
   breakerFailureThreshold: 5,
-  breakerOpenDuration: '1s' as Duration,
+  breakerOpenDuration: '1s',
   redisUrl: 'redis://127.0.0.1:6379',
 })

@@ -18,7 +18,7 @@ export interface CacheContractTarget {
 export function registerCacheContract(name: string, target: CacheContractTarget): void {
   describe(`${name}: cache contract`, () => {
     const opened: CacheInterface[] = []
-    let clock: FakeClock
+    const clock = new FakeClock()
 
     async function make(namespace = uniqueNamespace()): Promise<CacheInterface> {
       const cache = await target.make({ namespace, clock })
@@ -32,8 +32,6 @@ export function registerCacheContract(name: string, target: CacheContractTarget)
         await cache.disconnect()
       }
     })
-
-    clock = new FakeClock()
 
     it('returns undefined on a miss and the value after set', async () => {
       const cache = await make()
