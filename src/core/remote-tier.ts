@@ -178,8 +178,9 @@ export class RemoteTier {
       const coded = error instanceof CacheError ? error : new CodecDecodeError('unexpected failure', error)
       this.#stats.decodeErrors++
       this.#report(coded, 'decode', key)
-      // Leaving the bytes would make every later read pay for the same failure.
-      void this.#store.deleteMany([this.#prefix + key]).catch(() => undefined)
+      // Leaving the bytes would make every later read pay for the same failure. Compare-and-
+      // delete, so a writer that replaced them meanwhile keeps its fresh value.
+      void this.#store.deleteIfEquals(this.#prefix + key, bytes).catch(() => undefined)
       return undefined
     }
   }

@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto'
 import type { ConnectionOptions } from 'node:tls'
 
-import { ErrorReply } from '@redis/client'
 
 import { InvalidOptionsError } from '../errors.js'
 import { RedisConnection, resolveRedisStoreOptions } from './redis-client.js'
 import type { RemoteStore, StoreEntry } from './store.js'
+import { ADD_TO_SET } from './scripts/add-to-set.js'
+import { DELETE_IF_EQUALS } from './scripts/delete-if-equals.js'
+import { runScript } from './scripts/lua-script.js'
 
 /** Where and how to open the TCP (or TLS) connection. Each part overrides the same part of `url`. */
 export interface RedisSocketParts {
@@ -82,30 +83,6 @@ const UNLINK_CHUNK = 500
 /** Members per script call: Lua's `unpack` fails beyond about 8000 values. */
 const SADD_CHUNK = 1000
 
-/**
- * Adds members to a set and keeps the set alive at least as long as its longest-lived member.
- * KEYS[1] = set key; ARGV[1] = TTL in ms, or '' for "no expiry"; ARGV[2..] = members.
- * - no TTL: PERSIST (a member that never expires keeps the whole set);
- * - the set did not exist before: PEXPIRE (SADD just created it without expiry);
- * - it existed with an expiry shorter than TTL: PEXPIRE (extend, never shorten);
- * - it existed without expiry: unchanged (a persistent member lives in it).
- * A pipeline of `SADD; PEXPIRE NX; PEXPIRE GT` cannot express the last rule: NX would put an
- * expiry on a set that holds a persistent member. The script is also atomic, and runs on
- * Redis 6 (PEXPIRE NX/GT needs 7).
- */
-const ADD_TO_SET_SCRIPT = `
-local existed = redis.call('EXISTS', KEYS[1])
-redis.call('SADD', KEYS[1], unpack(ARGV, 2))
-if ARGV[1] == '' then
-  redis.call('PERSIST', KEYS[1])
-elseif existed == 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-else
-  local pttl = redis.call('PTTL', KEYS[1])
-  if pttl >= 0 and pttl < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-end
-return 0`
-const ADD_TO_SET_SHA = createHash('sha1').update(ADD_TO_SET_SCRIPT).digest('hex')
 
 /**
  * `RemoteStore` on one standalone Redis through `@redis/client` (node-redis 6), tuned to fail
@@ -194,12 +171,17 @@ export class RedisStore implements RemoteStore {
     } while (cursor !== '0')
   }
 
-  /** See {@link ADD_TO_SET_SCRIPT} for the expiry rules. No members: nothing is sent. */
+  /** See {@link ADD_TO_SET} for the expiry rules. No members: nothing is sent. */
   async addToSet(setKey: string, members: readonly string[], ttlMs?: number): Promise<void> {
     const px = expiryMs(ttlMs)
     await Promise.all(
-      chunks(members, SADD_CHUNK).map((chunk) => this.#evalAddToSet([setKey, px === undefined ? '' : String(px), ...chunk])),
+      chunks(members, SADD_CHUNK).map((chunk) => runScript(this.#connection.client, ADD_TO_SET, [setKey], [px === undefined ? '' : String(px), ...chunk])),
     )
+  }
+
+  /** Unlinks `key` only if it still holds exactly `value` (so a fresh write is never removed). */
+  async deleteIfEquals(key: string, value: Uint8Array): Promise<boolean> {
+    return (await runScript(this.#connection.client, DELETE_IF_EQUALS, [key], [toBuffer(value)])) === 1
   }
 
   async setMembers(setKey: string): Promise<string[]> {
@@ -219,17 +201,6 @@ export class RedisStore implements RemoteStore {
   #set(key: string, value: Uint8Array, px: number | undefined): Promise<unknown> {
     const options = px === undefined ? undefined : { expiration: { type: 'PX' as const, value: px } }
     return this.#connection.client.set(key, toBuffer(value), options)
-  }
-
-  async #evalAddToSet([key, ...args]: [string, ...string[]]): Promise<void> {
-    const client = this.#connection.client
-    try {
-      await client.sendCommand(['EVALSHA', ADD_TO_SET_SHA, '1', key, ...args])
-    } catch (error) {
-      // The script cache is empty after a restart or SCRIPT FLUSH; send the body once.
-      if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error
-      await client.sendCommand(['EVAL', ADD_TO_SET_SCRIPT, '1', key, ...args])
-    }
   }
 }
 

@@ -22,6 +22,8 @@ export interface RemoteStore {
   ttl(key: string): Promise<number | undefined>
   /** Removes keys (UNLINK) and resolves how many existed. */
   deleteMany(keys: readonly string[]): Promise<number>
+  /** Removes `key` only while it still holds exactly `value`; resolves whether it did. */
+  deleteIfEquals(key: string, value: Uint8Array): Promise<boolean>
   /** Iterates keys matching a Redis glob (SCAN MATCH), in batches. Never uses KEYS. */
   scan(match: string, batchSize?: number): AsyncIterable<string[]>
   /** Adds members to a set key and extends its expiry to at least `ttlMs` (no expiry when undefined). */

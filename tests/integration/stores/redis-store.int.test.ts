@@ -244,6 +244,18 @@ describe.skipIf(!hasRedis)('RedisStore against a running server', () => {
     expect(batches).toEqual([])
   })
 
+  it('deleteIfEquals removes a key only while it holds exactly the given bytes', async () => {
+    const p = prefix()
+    const stale = new Uint8Array([0, 1, 2, 255])
+    await store.set(`${p}k`, new Uint8Array([9, 9]))
+    expect(await store.deleteIfEquals(`${p}k`, stale)).toBe(false)
+    expect([...((await store.get(`${p}k`)) ?? [])]).toEqual([9, 9])
+    await store.set(`${p}k`, stale)
+    expect(await store.deleteIfEquals(`${p}k`, stale)).toBe(true)
+    expect(await store.get(`${p}k`)).toBeUndefined()
+    expect(await store.deleteIfEquals(`${p}missing`, stale)).toBe(false)
+  })
+
   it('addToSet adds members and gives a new set the TTL', async () => {
     const p = prefix()
     await store.addToSet(`${p}tag`, ['a', 'b'], 10_000)
