@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest'
+import { GenericRedisCache } from '../../../src/core/generic-redis-cache.js'
+import { errors, type InvalidOptionsError } from '../../../src/errors.js'
+import { resolveRedisCacheOptions } from '../../../src/options/resolve-cache-options.js'
+
+function issuesOf(build: () => unknown): string[] {
+  try {
+    build()
+  } catch (error) {
+    expect(error).toBeInstanceOf(errors.E_INVALID_OPTIONS)
+    return (error as InvalidOptionsError).issues.map((issue) => issue.path).sort()
+  }
+  throw new Error('expected E_INVALID_OPTIONS')
+}
+
+describe('GenericRedisCache options', () => {
+  it('turns durations into ms and fills every default', () => {
+    const resolved = resolveRedisCacheOptions({ redisUrl: 'redis://h:1', defaultTtl: '10m', l2Timeout: 50 })
+    expect(resolved).toMatchObject({
+      namespace: 'strata',
+      defaultTtlMs: 600_000,
+      l2TimeoutMs: 50,
+      connectTimeoutMs: 2_000,
+      l1: { maxEntries: 10_000, maxBytes: undefined },
+      compression: { thresholdBytes: 1024, level: 1 },
+      breaker: { failureThreshold: 5, openMs: 1_000 },
+      suppressL2Errors: true,
+    })
+    expect(Object.isFrozen(resolved)).toBe(true)
+  })
+
+  it('reports every invalid option at once, with its path', () => {
+    expect(
+      issuesOf(
+        () =>
+          new GenericRedisCache({
+            redisUrl: 'http://nope',
+            l1: { maxEntries: -1, maxItems: 3 } as never,
+            compression: { level: 12 },
+            l2Timeout: 0,
+            serializer: 'xml' as never,
+            circuitBreaker: { failureThreshold: 0 },
+            suppressL2Errors: 'yes' as never,
+            namespace: 'a#b',
+          }),
+      ),
+    ).toEqual([
+      'circuitBreaker.failureThreshold',
+      'compression.level',
+      'l1.maxEntries',
+      'l1.maxItems',
+      'l2Timeout',
+      'namespace',
+      'redisUrl',
+      'serializer',
+      'suppressL2Errors',
+    ])
+  })
+
+  it('never echoes the Redis URL, which may hold a password', () => {
+    try {
+      new GenericRedisCache({ redisUrl: 'htp://user:hunter2@host' })
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain('hunter2')
+      return
+    }
+    throw new Error('expected E_INVALID_OPTIONS')
+  })
+
+  it('accepts l1: false and compression: false', () => {
+    const resolved = resolveRedisCacheOptions({ l1: false, compression: false })
+    expect(resolved.l1).toBe(false)
+    expect(resolved.compression).toBe(false)
+  })
+})
