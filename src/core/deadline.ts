@@ -14,11 +14,20 @@ export class DeadlineExceeded extends Error {
  * The underlying command is not cancelled (Redis has no cancel); the caller simply stops waiting.
  */
 export function withDeadline<T>(promise: Promise<T>, timeoutMs: number, operation: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new DeadlineExceeded(operation, timeoutMs)), timeoutMs)
+  // One promise and one timer per call (no Promise.race): this wraps every L2 command.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new DeadlineExceeded(operation, timeoutMs)), timeoutMs)
     // A pending deadline alone must not keep the process alive.
     timer.unref()
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error as Error)
+      },
+    )
   })
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }

@@ -5,6 +5,8 @@ export const MAX_KEY_LENGTH = 1024
 
 /** Throws `E_INVALID_KEY` unless `key` is a non-empty string of at most {@link MAX_KEY_LENGTH} characters. */
 export function assertValidKey(key: unknown): asserts key is string {
+  // The common case first: one type check and one length check on the hot path.
+  if (typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH) return
   if (typeof key !== 'string') throw new InvalidKeyError(key, 'keys must be strings')
   if (key.length === 0) throw new InvalidKeyError(key, 'keys must not be empty')
   if (key.length > MAX_KEY_LENGTH) {

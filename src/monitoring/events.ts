@@ -51,6 +51,8 @@ export class CacheEventEmitter {
   }
 
   has(name: CacheEventName): boolean {
+    // Checked on every operation; a listener-free cache pays one Map.size read.
+    if (this.#listeners.size === 0) return false
     const set = this.#listeners.get(name)
     return set !== undefined && set.size > 0
   }

@@ -70,8 +70,15 @@ export interface GenericRedisCacheOptions extends BaseCacheOptions {
   redis?: Omit<RedisStoreOptions, 'url'>
   /** The in-process L1 tier in front of Redis; `false` turns it off. @default { maxEntries: 10_000 } */
   l1?: L1Options | false
-  /** Compression of large values; `false` turns it off. @default { threshold: 1024, level: 1 } */
-  compression?: CompressionOptions | false
+  /**
+   * Deflate compression of large values: `true` or `{ threshold, level }` turns it on. It trades
+   * CPU for Redis memory and bandwidth. Measured with `npm run bench` on a local Redis (1 KB
+   * objects, 64 reads in flight): 0.30x the ops/s of a raw client with deflate on, 0.81x with it
+   * off, for about 25% less memory per entry. Turn it on when Redis memory or network is the
+   * bottleneck, not CPU.
+   * @default false
+   */
+  compression?: CompressionOptions | boolean
   /**
    * How values become bytes. `msgpack` keeps Date, Map, Set, BigInt, Buffer and Uint8Array
    * types; `json` is readable by other languages but loses them.

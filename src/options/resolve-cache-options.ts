@@ -128,15 +128,16 @@ function resolveSerializer(raw: GenericRedisCacheOptions['serializer'], issues: 
 }
 
 function resolveCompression(raw: GenericRedisCacheOptions['compression'], issues: OptionIssue[]): ResolvedRedisCacheOptions['compression'] {
-  if (raw === false) return false
-  if (raw !== undefined && !isRecord(raw)) {
-    issues.push({ path: 'compression', message: 'expected { threshold?, level? } or false' })
+  if (raw === undefined || raw === false) return false
+  if (raw === true) raw = {}
+  if (!isRecord(raw)) {
+    issues.push({ path: 'compression', message: 'expected { threshold?, level? }, true or false' })
     return false
   }
-  rejectUnknownKeys(raw ?? {}, ['threshold', 'level'], 'compression.', issues)
+  rejectUnknownKeys(raw, ['threshold', 'level'], 'compression.', issues)
   return {
-    thresholdBytes: integerIn(raw?.threshold ?? DEFAULTS.compressionThreshold, { path: 'compression.threshold', min: 0 }, issues) ?? 0,
-    level: integerIn(raw?.level ?? DEFAULTS.compressionLevel, { path: 'compression.level', min: 1, max: 9 }, issues) ?? 1,
+    thresholdBytes: integerIn(raw.threshold ?? DEFAULTS.compressionThreshold, { path: 'compression.threshold', min: 0 }, issues) ?? 0,
+    level: integerIn(raw.level ?? DEFAULTS.compressionLevel, { path: 'compression.level', min: 1, max: 9 }, issues) ?? 1,
   }
 }
 

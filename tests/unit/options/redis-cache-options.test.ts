@@ -22,7 +22,7 @@ describe('GenericRedisCache options', () => {
       l2TimeoutMs: 50,
       connectTimeoutMs: 2_000,
       l1: { maxEntries: 10_000, maxBytes: undefined },
-      compression: { thresholdBytes: 1024, level: 1 },
+      compression: false,
       breaker: { failureThreshold: 5, openMs: 1_000 },
       suppressL2Errors: true,
     })
@@ -65,6 +65,11 @@ describe('GenericRedisCache options', () => {
       return
     }
     throw new Error('expected E_INVALID_OPTIONS')
+  })
+
+  it('turns compression on with true or an object, defaulting threshold 1024 and level 1', () => {
+    expect(resolveRedisCacheOptions({ compression: true }).compression).toEqual({ thresholdBytes: 1024, level: 1 })
+    expect(resolveRedisCacheOptions({ compression: { level: 6 } }).compression).toEqual({ thresholdBytes: 1024, level: 6 })
   })
 
   it('accepts l1: false and compression: false', () => {
