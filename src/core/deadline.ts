@@ -26,7 +26,7 @@ export function withDeadline<T>(promise: Promise<T>, timeoutMs: number, operatio
       },
       (error: unknown) => {
         clearTimeout(timer)
-        reject(error as Error)
+        reject(error)
       },
     )
   })
