@@ -24,7 +24,7 @@ export function withDeadline<T>(promise: Promise<T>, timeoutMs: number, operatio
         clearTimeout(timer)
         resolve(value)
       },
-      (error: unknown) => {
+      (error: Error) => {
         clearTimeout(timer)
         reject(error)
       },
