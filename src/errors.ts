@@ -75,6 +75,28 @@ export class FactoryError extends CacheError {
   }
 }
 
+/** The loader passed to `getOrSet` did not settle within `timeout.hard`, and no stale value existed. */
+export class FactoryTimeoutError extends CacheError {
+  static override readonly code = 'E_FACTORY_TIMEOUT'
+  constructor(
+    readonly key: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`loader for "${key}" exceeded its hard timeout of ${timeoutMs}ms; it goes on in the background`)
+  }
+}
+
+/** Waiting for another instance's lock on a key took longer than `lock.wait`. */
+export class LockTimeoutError extends CacheError {
+  static override readonly code = 'E_LOCK_TIMEOUT'
+  constructor(
+    readonly key: string,
+    readonly waitMs: number,
+  ) {
+    super(`gave up waiting ${waitMs}ms for another instance loading "${key}"; raise lock.wait or check that instance`)
+  }
+}
+
 /** The L2 tier failed or missed its deadline and `suppressL2Errors` is off. */
 export class L2UnavailableError extends CacheError {
   static override readonly code = 'E_L2_UNAVAILABLE'
@@ -134,6 +156,8 @@ export const errors = Object.freeze({
   E_INVALID_KEY: InvalidKeyError,
   E_VALUE_TOO_LARGE: ValueTooLargeError,
   E_FACTORY_ERROR: FactoryError,
+  E_FACTORY_TIMEOUT: FactoryTimeoutError,
+  E_LOCK_TIMEOUT: LockTimeoutError,
   E_L2_UNAVAILABLE: L2UnavailableError,
   E_CODEC_ENCODE: CodecEncodeError,
   E_CODEC_DECODE: CodecDecodeError,

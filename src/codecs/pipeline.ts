@@ -22,8 +22,9 @@ import {
  * Turns a `CacheEntry` into the bytes stored in L2 and back, in one fixed order:
  * serialize → compress (when large enough and worth it) → envelope (see `envelope.ts`).
  *
- * The serialized payload is the tuple `[createdAt, expiresAt ?? null, tags, value]`: an array
- * rather than an object so that neither msgpack nor JSON spends bytes on field names.
+ * The serialized payload is the tuple `[createdAt, expiresAt ?? null, tags, value]`, followed by
+ * `staleUntil` when the entry has grace: an array rather than an object so that neither msgpack
+ * nor JSON spends bytes on field names.
  *
  * Both directions are bounded by `maxValueBytes`. `decode` either returns the entry that was
  * encoded (up to the serializer's documented losses) or throws `CodecDecodeError`; every other
@@ -91,12 +92,9 @@ export class CodecPipeline {
     if (entry.value === undefined) throw new UndefinedValueError(key)
     let payload: Uint8Array
     try {
-      payload = this.#serializer.serialize([
-        entry.createdAt,
-        entry.expiresAt ?? null,
-        entry.tags,
-        entry.value,
-      ])
+      const tuple = [entry.createdAt, entry.expiresAt ?? null, entry.tags, entry.value]
+      if (entry.staleUntil !== undefined) tuple.push(entry.staleUntil)
+      payload = this.#serializer.serialize(tuple)
     } catch (error) {
       throw new CodecEncodeError(key, error)
     }
@@ -181,10 +179,10 @@ export class CodecPipeline {
 
 /** Checks the decoded tuple field by field: a payload of the wrong shape is not an entry. */
 function entryFromTuple(tuple: unknown): CacheEntry {
-  if (!Array.isArray(tuple) || tuple.length !== 4) {
-    throw new CodecDecodeError('payload is not an entry tuple [createdAt, expiresAt, tags, value]')
+  if (!Array.isArray(tuple) || (tuple.length !== 4 && tuple.length !== 5)) {
+    throw new CodecDecodeError('payload is not an entry tuple [createdAt, expiresAt, tags, value, staleUntil?]')
   }
-  const [createdAt, expiresAt, tags, value] = tuple as unknown[]
+  const [createdAt, expiresAt, tags, value, staleUntil] = tuple as unknown[]
   if (typeof createdAt !== 'number' || !Number.isFinite(createdAt)) {
     throw new CodecDecodeError('entry createdAt is not a finite number')
   }
@@ -194,7 +192,11 @@ function entryFromTuple(tuple: unknown): CacheEntry {
   if (!isStringArray(tags)) throw new CodecDecodeError('entry tags are not an array of strings')
   // undefined is how a miss is reported, so a stored undefined can only come from bad bytes.
   if (value === undefined) throw new CodecDecodeError('entry value is undefined')
-  return { value, createdAt, expiresAt: expiresAt ?? undefined, tags }
+  if (staleUntil === undefined) return { value, createdAt, expiresAt: expiresAt ?? undefined, tags }
+  if (typeof staleUntil !== 'number' || typeof expiresAt !== 'number' || !(staleUntil >= expiresAt)) {
+    throw new CodecDecodeError('entry staleUntil is not a time at or after expiresAt')
+  }
+  return { value, createdAt, expiresAt, staleUntil, tags }
 }
 
 function isStringArray(v: unknown): v is string[] {

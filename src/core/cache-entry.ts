@@ -6,6 +6,11 @@ export interface CacheEntry {
   readonly createdAt: number
   /** Logical expiry, epoch ms; `undefined` when the entry never expires. */
   readonly expiresAt: number | undefined
+  /**
+   * End of grace, epoch ms: past `expiresAt` the entry is stale, yet kept until here so
+   * `getOrSet` can serve it when its loader fails or is slow. Absent when there is no grace.
+   */
+  readonly staleUntil?: number
   /** Tags given at `set` time, for tag invalidation. */
   readonly tags: readonly string[]
 }

@@ -1,5 +1,6 @@
 import type { CacheEventName, CacheListener } from '../monitoring/events.js'
 import type { Duration } from '../options/duration.js'
+import type { GetOrSetPolicy } from '../options/get-or-set-options.js'
 import type { BreakerState } from './circuit-breaker.js'
 
 /** Per-call options of `set`. */
@@ -10,8 +11,28 @@ export interface SetOptions {
   tags?: readonly string[]
 }
 
-/** Per-call options of `getOrSet`. */
-export type GetOrSetOptions = SetOptions
+/** Per-call options of `getOrSet`; the policy fields default to the cache's own. */
+export interface GetOrSetOptions extends SetOptions, GetOrSetPolicy {
+  /** Run the loader even when a fresh value is cached (the result is cached as usual). @default false */
+  forceFresh?: boolean
+}
+
+/** Passed to a loader, to shape the entry it produces. */
+export interface LoaderContext<T = unknown> {
+  /** The key being loaded. */
+  readonly key: string
+  /** The expired value kept by grace, if any. */
+  readonly staleValue: T | undefined
+  /** Sets the ttl of the entry about to be written (for example from the loaded value). */
+  setTtl(ttl: Duration): void
+  /** Replaces the tags of the entry about to be written. */
+  setTags(tags: readonly string[]): void
+  /** The value still goes to every caller, but is not cached (for example an empty result). */
+  skipCache(): void
+}
+
+/** Loads every key of `keys` it can; keys left out of the Map are misses and are not cached. */
+export type ManyLoader<T> = (keys: string[]) => Map<string, T> | Promise<Map<string, T>>
 
 /** One write of `setMany`. */
 export interface SetManyEntry<T = unknown> extends SetOptions {
@@ -24,7 +45,7 @@ export interface SetManyEntry<T = unknown> extends SetOptions {
  * Loads a value on a miss. Resolving `undefined` means "nothing to cache": the caller gets
  * `undefined` and nothing is stored (resolve `null` to cache a negative result).
  */
-export type Loader<T> = () => T | undefined | Promise<T | undefined>
+export type Loader<T> = (context: LoaderContext<T>) => T | undefined | Promise<T | undefined>
 
 /** Counters of one tier. */
 export interface TierStats {
@@ -68,6 +89,12 @@ export interface CacheInterface {
   set<T>(key: string, value: T, options?: SetOptions): Promise<void>
   /** Returns the cached value, or runs `loader` once per key at a time and caches its result. */
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T | undefined>
+  /**
+   * `getOrSet` for many keys: an L1 pass, one MGET, then one `loader` call with the keys still
+   * missing. Values align with `keys` (`undefined` for keys the loader left out). Keys already
+   * being loaded by a concurrent `getOrSet` are awaited, not loaded again.
+   */
+  getOrSetMany<T>(keys: readonly string[], loader: ManyLoader<T>, options?: GetOrSetOptions): Promise<Array<T | undefined>>
   exists(key: string): Promise<boolean>
   /** Resolves `true` if something was deleted. */
   delete(key: string): Promise<boolean>

@@ -34,18 +34,19 @@ export class LocalTier {
   }
 
   /**
-   * The live entry, or `undefined` when missing or past its logical expiry. lru-cache checks the
-   * expiry (each entry's lru TTL is its remaining logical lifetime), so a hit reads no clock of
-   * its own.
+   * The entry, or `undefined` when missing or past its expiry and grace. lru-cache checks that
+   * (each entry's lru TTL is its remaining lifetime), so a hit reads no clock of its own. An
+   * entry with `staleUntil` may be past its ttl: callers check freshness.
    */
   get(key: string): CacheEntry | undefined {
     return this.#lru.get(key)
   }
 
-  /** Stores an entry until its logical expiry. An already expired entry is dropped instead. */
+  /** Stores an entry until the end of its grace (or its expiry). An entry past both is dropped. */
   set(key: string, entry: CacheEntry): void {
-    const ttl = entry.expiresAt === undefined ? 0 : entry.expiresAt - this.#clock.now()
-    if (entry.expiresAt !== undefined && ttl <= 0) {
+    const until = entry.staleUntil ?? entry.expiresAt
+    const ttl = until === undefined ? 0 : until - this.#clock.now()
+    if (until !== undefined && ttl <= 0) {
       this.#lru.delete(key)
       return
     }
@@ -58,11 +59,11 @@ export class LocalTier {
     return this.#lru.delete(key)
   }
 
-  /** Keys of live entries, most recently used first. */
-  *keys(): IterableIterator<string> {
+  /** Keys of fresh entries (with `includeStale`, also those kept for grace), most recent first. */
+  *keys(includeStale = false): IterableIterator<string> {
     const now = this.#clock.now()
     for (const [key, entry] of this.#lru.entries()) {
-      if (entry.expiresAt === undefined || entry.expiresAt > now) yield key
+      if (includeStale || entry.expiresAt === undefined || entry.expiresAt > now) yield key
     }
   }
 

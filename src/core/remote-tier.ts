@@ -83,7 +83,7 @@ export class RemoteTier {
     const writes: StoreEntry[] = entries.map(({ key, entry }) => ({
       key: this.#prefix + key,
       value: this.#codec.encode(key, entry),
-      ttlMs: entry.expiresAt === undefined ? undefined : Math.max(1, entry.expiresAt - now),
+      ttlMs: physicalTtl(entry, now),
     }))
     const tagged = entries.filter(({ entry }) => entry.tags.length > 0)
     await this.#call(
@@ -156,6 +156,31 @@ export class RemoteTier {
     )
   }
 
+  /** Lock operations for cross-instance single-flight; `unavailable` when Redis cannot be asked. */
+  async tryLock(lockKey: string, token: string, leaseMs: number): Promise<'acquired' | 'held' | 'unavailable'> {
+    const outcome = await this.#call<boolean | undefined>('lock', () => this.#store.tryLock(lockKey, token, leaseMs), undefined, undefined)
+    if (outcome === undefined) return 'unavailable'
+    return outcome ? 'acquired' : 'held'
+  }
+
+  /** Remaining lease of a lock in ms; `undefined` when it is gone or Redis cannot be asked. */
+  lockTtl(lockKey: string): Promise<number | undefined> {
+    return this.#call('lockTtl', () => this.#store.ttl(lockKey), undefined, undefined)
+  }
+
+  extendLock(lockKey: string, token: string, leaseMs: number): Promise<boolean> {
+    return this.#call('extendLock', () => this.#store.extendLock(lockKey, token, leaseMs), false, undefined)
+  }
+
+  unlock(lockKey: string, token: string, channel: string): Promise<boolean> {
+    return this.#call('unlock', () => this.#store.unlock(lockKey, token, { channel, message: lockKey }), false, undefined)
+  }
+
+  /** Key of the lock guarding loads of `key`, and the channel its releases are announced on. */
+  lockKeys(key: string): { lockKey: string; channel: string } {
+    return { lockKey: `${this.#options.namespace}#lock:${key}`, channel: `${this.#options.namespace}#lock-released` }
+  }
+
   async #unlinkScan(match: string): Promise<number> {
     let removed = 0
     for await (const batch of this.#store.scan(match)) removed += await this.#store.deleteMany(batch)
@@ -163,7 +188,7 @@ export class RemoteTier {
   }
 
   #indexTags(fullKey: string, entry: CacheEntry, now: number): Promise<unknown> {
-    const ttlMs = entry.expiresAt === undefined ? undefined : Math.max(1, entry.expiresAt - now)
+    const ttlMs = physicalTtl(entry, now)
     return Promise.all(entry.tags.map((tag) => this.#store.addToSet(this.#tagKey(tag), [fullKey], ttlMs)))
   }
 
@@ -215,4 +240,10 @@ export class RemoteTier {
     this.#stats.errors++
     if (this.#events.has('cache:error')) this.#events.emit(cacheEvents.error(error, operation, key))
   }
+}
+
+/** Redis keeps an entry until the end of its grace: the logical ttl is checked on read. */
+function physicalTtl(entry: CacheEntry, now: number): number | undefined {
+  const until = entry.staleUntil ?? entry.expiresAt
+  return until === undefined ? undefined : Math.max(1, until - now)
 }

@@ -1,33 +1,48 @@
-/** One load in progress. `invalidated` is set when the key is deleted meanwhile. */
+import type { CacheEntry } from './cache-entry.js'
+
+/** One load in progress for a key, shared by every caller that asks meanwhile. */
 export interface Flight<T> {
+  readonly key: string
   readonly promise: Promise<T>
+  /** Set when the key is deleted during the load: the result is returned but not cached. */
   invalidated: boolean
+  /** The stale (graced) entry found for the key, for timeouts and failures. */
+  stale: CacheEntry | undefined
+  /** Set once a caller gave up on this load on its hard timeout (reported once). */
+  timedOut: boolean
 }
 
 /**
- * At most one running load per key in this process. Later callers share the running promise.
- * A delete that happens during a load marks the flight so its (possibly stale) result is
- * returned to its callers but not written to the cache.
+ * At most one running load per flight key in this process. A flight stays registered until its
+ * load settles, even when callers stopped waiting (soft or hard timeout), so a load that goes
+ * on in the background is never duplicated.
  */
 export class SingleFlight {
   readonly #flights = new Map<string, Flight<unknown>>()
 
-  run<T>(key: string, load: (flight: Flight<T>) => Promise<T>): Promise<T> {
-    const running = this.#flights.get(key) as Flight<T> | undefined
-    if (running) return running.promise
-    const flight = { invalidated: false } as { promise: Promise<T>; invalidated: boolean }
-    flight.promise = load(flight).finally(() => this.#flights.delete(key))
-    this.#flights.set(key, flight)
-    return flight.promise
+  get<T>(flightKey: string): Flight<T> | undefined {
+    return this.#flights.get(flightKey) as Flight<T> | undefined
   }
 
+  /** Joins the running flight for `flightKey`, or starts `load` as a new one. */
+  run<T>(flightKey: string, key: string, load: (flight: Flight<T>) => Promise<T>): Flight<T> {
+    const running = this.#flights.get(flightKey) as Flight<T> | undefined
+    if (running) return running
+    const flight = { key, invalidated: false, stale: undefined, timedOut: false } as Flight<T> & { promise: Promise<T> }
+    this.#flights.set(flightKey, flight)
+    flight.promise = load(flight).finally(() => this.#flights.delete(flightKey))
+    // Callers may all leave on timeouts; a later rejection is reported by the load itself.
+    flight.promise.catch(() => undefined)
+    return flight
+  }
+
+  /** Marks every running flight of `key` (its normal and forced loads). */
   invalidate(key: string): void {
-    const flight = this.#flights.get(key)
-    if (flight) flight.invalidated = true
+    for (const flight of this.#flights.values()) if (flight.key === key) flight.invalidated = true
   }
 
   /** Marks every running flight whose key passes `match` (all when omitted). */
   invalidateWhere(match?: (key: string) => boolean): void {
-    for (const [key, flight] of this.#flights) if (!match || match(key)) flight.invalidated = true
+    for (const flight of this.#flights.values()) if (!match || match(flight.key)) flight.invalidated = true
   }
 }

@@ -1,6 +1,8 @@
-import { FactoryError, InvalidOptionsError, type OptionIssue, UndefinedValueError, ValueTooLargeError } from '../errors.js'
-import { CacheEventEmitter, type CacheEventName, type CacheListener, cacheEvents } from '../monitoring/events.js'
+import { InvalidOptionsError, type OptionIssue, UndefinedValueError } from '../errors.js'
+import type { CacheEventEmitter, CacheEventName, CacheListener } from '../monitoring/events.js'
+import { cacheEvents } from '../monitoring/events.js'
 import { parseDuration } from '../options/duration.js'
+import { resolveCallPolicy } from '../options/get-or-set-options.js'
 import type { ResolvedBaseOptions } from '../options/resolve-cache-options.js'
 import type { CacheEntry } from './cache-entry.js'
 import type {
@@ -8,15 +10,16 @@ import type {
   CacheStats,
   GetOrSetOptions,
   Loader,
+  ManyLoader,
   SetManyEntry,
   SetOptions,
 } from './cache-interface.js'
+import { CacheStack, isFresh } from './cache-stack.js'
+import { GetOrSetHandler } from './get-or-set/get-or-set-handler.js'
+import { getOrSetMany } from './get-or-set/get-or-set-many.js'
 import { assertValidKey, assertValidPattern, assertValidTags, globToRegExp } from './key.js'
-import { LocalTier } from './local-tier.js'
 import type { RemoteTier } from './remote-tier.js'
-import { SingleFlight } from './single-flight.js'
-import { estimateSize } from './size-estimate.js'
-import { StatsCounters } from './stats-counters.js'
+import type { StatsCounters } from './stats-counters.js'
 
 /** What a concrete cache hands to the engine. */
 export interface TieredCacheParams {
@@ -26,34 +29,30 @@ export interface TieredCacheParams {
 }
 
 /**
- * The engine behind every cache: an optional L1 in front of an optional L2. It owns the request
- * flow (read L1, then L2, fill L1; write L2, then L1), single-flight, stats and events.
- * `InMemoryCache` and `GenericRedisCache` only choose the tiers.
+ * The engine behind every cache: an optional L1 in front of an optional L2. The read and write
+ * paths live in `CacheStack`, the getOrSet flow in `GetOrSetHandler`; this class validates
+ * arguments and keeps the public methods thin. `InMemoryCache` and `GenericRedisCache` only
+ * choose the tiers.
  */
 export class TieredCache implements CacheInterface {
-  readonly #options: ResolvedBaseOptions
-  readonly #events = new CacheEventEmitter()
-  readonly #stats = new StatsCounters()
-  readonly #flights = new SingleFlight()
-  readonly #l1: LocalTier | undefined
-  readonly #l2: RemoteTier | undefined
+  readonly #stack: CacheStack
+  readonly #handler: GetOrSetHandler
 
   constructor({ options, remote }: TieredCacheParams) {
-    this.#options = options
-    this.#l1 = options.l1 === false ? undefined : new LocalTier(options.l1, options.clock)
-    this.#l2 = remote?.(this.#events, this.#stats)
+    this.#stack = new CacheStack(options, remote)
+    this.#handler = new GetOrSetHandler(this.#stack)
   }
 
   /** The namespace that prefixes and isolates this cache's keys. */
   get namespace(): string {
-    return this.#options.namespace
+    return this.#stack.options.namespace
   }
 
   get<T = unknown>(key: string): Promise<T | undefined> {
     assertValidKey(key)
-    const local = this.#readLocal(key)
+    const local = this.#stack.readLocal(key)
     if (local !== undefined) return Promise.resolve(local.value as T)
-    return this.#readRemote(key).then((entry) => entry?.value as T | undefined)
+    return this.#freshFromRemote(key).then((entry) => entry?.value as T | undefined)
   }
 
   async set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
@@ -62,27 +61,15 @@ export class TieredCache implements CacheInterface {
 
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T | undefined> {
     assertValidKey(key)
-    if (typeof loader !== 'function') {
-      throw new InvalidOptionsError([{ path: 'loader', message: 'getOrSet needs a function that loads the value' }])
-    }
-    const ttlMs = this.#ttlOf(options)
-    const local = this.#readLocal(key)
-    if (local !== undefined) return Promise.resolve(local.value as T)
-    return this.#flights.run<T | undefined>(key, async (flight) => {
-      // Re-check both tiers: another caller (or process) may have written while this one waited.
-      const cached = this.#l1?.get(key) ?? (await this.#readRemote(key))
-      if (cached !== undefined) return cached.value as T
-      let value: T | undefined
-      try {
-        value = await loader()
-      } catch (error) {
-        throw new FactoryError(key, error)
-      }
-      if (value !== undefined && !flight.invalidated) {
-        await this.#write([{ key, entry: this.#entry(key, value, ttlMs, options?.tags) }])
-      }
-      return value
-    })
+    assertLoader(loader)
+    return this.#handler.handle(key, loader, resolveCallPolicy(options, this.#stack.options.policy))
+  }
+
+  getOrSetMany<T>(keys: readonly string[], loader: ManyLoader<T>, options?: GetOrSetOptions): Promise<Array<T | undefined>> {
+    keys.forEach((key) => assertValidKey(key))
+    assertLoader(loader)
+    const policy = resolveCallPolicy(options, this.#stack.options.policy)
+    return getOrSetMany({ stack: this.#stack, flights: this.#handler.flights, keys, loader, policy })
   }
 
   async exists(key: string): Promise<boolean> {
@@ -91,8 +78,8 @@ export class TieredCache implements CacheInterface {
 
   async getTtl(key: string): Promise<number | undefined> {
     const entry = await this.#lookup(key)
-    if (entry === undefined) return undefined
-    return entry.expiresAt === undefined ? Infinity : Math.max(0, entry.expiresAt - this.#options.clock.now())
+    if (entry?.expiresAt === undefined) return entry && Infinity
+    return Math.max(0, entry.expiresAt - this.#stack.now())
   }
 
   async delete(key: string): Promise<boolean> {
@@ -101,77 +88,80 @@ export class TieredCache implements CacheInterface {
 
   async getMany<T = unknown>(keys: readonly string[]): Promise<Array<T | undefined>> {
     keys.forEach((key) => assertValidKey(key))
-    const results: Array<T | undefined> = keys.map((key) => this.#readLocal(key)?.value as T | undefined)
+    const stack = this.#stack
+    const results: Array<T | undefined> = keys.map((key) => stack.readLocal(key)?.value as T | undefined)
     const missing = keys.flatMap((_key, i) => (results[i] === undefined ? [i] : []))
     if (missing.length === 0) return results
-    const entries = (await this.#l2?.readMany(missing.map((i) => keys[i] as string))) ?? []
+    const entries = (await stack.l2?.readMany(missing.map((i) => keys[i] as string))) ?? []
+    const now = stack.now()
     missing.forEach((index, j) => {
-      const entry = entries[j]
-      this.#afterRemoteRead(keys[index] as string, entry)
-      results[index] = entry?.value as T | undefined
+      const entry = stack.afterRemoteRead(keys[index] as string, entries[j])
+      if (entry !== undefined && isFresh(entry, now)) results[index] = entry.value as T
     })
     return results
   }
 
   async setMany(entries: ReadonlyArray<SetManyEntry>): Promise<void> {
+    const defaults = this.#stack.options.policy
     // Validate everything before any write, so a bad entry never leaves a half-applied batch.
-    const writes = entries.map(({ key, value, ...options }) => {
+    const writes = entries.map(({ key, value, ttl, tags }) => {
       assertValidKey(key)
       if (value === undefined) throw new UndefinedValueError(key)
-      return { key, entry: this.#entry(key, value, this.#ttlOf(options), options.tags) }
+      if (tags !== undefined) assertValidTags(tags)
+      const shape = { ...defaults, ttlMs: ttl === undefined ? defaults.ttlMs : ttlMs(ttl), tags: tags ?? [] }
+      return { key, entry: this.#stack.entry(key, value, shape) }
     })
-    if (writes.length > 0) await this.#write(writes)
+    if (writes.length > 0) await this.#stack.write(writes)
   }
 
   async deleteMany(keys: readonly string[]): Promise<number> {
     keys.forEach((key) => assertValidKey(key))
-    keys.forEach((key) => this.#flights.invalidate(key))
-    const remote = await this.#l2?.deleteMany(keys)
+    keys.forEach((key) => this.#handler.flights.invalidate(key))
+    const remote = await this.#stack.l2?.deleteMany(keys)
     let local = 0
-    for (const key of keys) if (this.#l1?.delete(key)) local++
+    for (const key of keys) if (this.#stack.l1?.delete(key)) local++
     return this.#deleted(keys, remote ?? local)
   }
 
   async getKeys(pattern: string): Promise<string[]> {
     assertValidPattern(pattern)
-    if (this.#l2 !== undefined) return this.#l2.keys(pattern)
+    if (this.#stack.l2 !== undefined) return this.#stack.l2.keys(pattern)
     const regex = globToRegExp(pattern)
-    return [...(this.#l1?.keys() ?? [])].filter((key) => regex.test(key))
+    return [...(this.#stack.l1?.keys() ?? [])].filter((key) => regex.test(key))
   }
 
   async invalidatePattern(pattern: string): Promise<number> {
     assertValidPattern(pattern)
     const regex = globToRegExp(pattern)
-    this.#flights.invalidateWhere((key) => regex.test(key))
-    const remote = await this.#l2?.deletePattern(pattern)
-    const localKeys = [...(this.#l1?.keys() ?? [])].filter((key) => regex.test(key))
-    localKeys.forEach((key) => this.#l1?.delete(key))
+    this.#handler.flights.invalidateWhere((key) => regex.test(key))
+    const remote = await this.#stack.l2?.deletePattern(pattern)
+    // Stale entries kept for grace go too: an invalidated value must never come back as a fallback.
+    const localKeys = [...(this.#stack.l1?.keys(true) ?? [])].filter((key) => regex.test(key))
+    localKeys.forEach((key) => this.#stack.l1?.delete(key))
     return this.#deleted(localKeys, remote ?? localKeys.length)
   }
 
   async invalidateTags(tags: readonly string[]): Promise<number> {
     assertValidTags(tags)
-    const remote = await this.#l2?.deleteTags(tags)
+    const remote = await this.#stack.l2?.deleteTags(tags)
     const keys = new Set<string>(remote?.keys)
-    for (const tag of tags) for (const key of this.#l1?.keysWithTag(tag) ?? []) keys.add(key)
+    for (const tag of tags) for (const key of this.#stack.l1?.keysWithTag(tag) ?? []) keys.add(key)
     let local = 0
     for (const key of keys) {
-      this.#flights.invalidate(key)
-      if (this.#l1?.delete(key)) local++
+      this.#handler.flights.invalidate(key)
+      if (this.#stack.l1?.delete(key)) local++
     }
     return this.#deleted([...keys], remote?.removed ?? local)
   }
 
   async clear(): Promise<void> {
-    this.#flights.invalidateWhere()
-    await this.#l2?.deletePattern('*', true)
-    this.#l1?.clear()
+    this.#handler.flights.invalidateWhere()
+    await this.#stack.l2?.deletePattern('*', true)
+    this.#stack.l1?.clear()
   }
 
   getStats(): CacheStats {
-    const s = this.#stats
-    const l1 = this.#l1
-    const l2 = this.#l2
+    const { stats: s, l1, l2 } = this.#stack
     const hits = s.l1Hits + s.l2Hits
     // A request is a miss when no tier answered it: L1 misses that L2 did not fill.
     const misses = l1 ? s.l1Misses - s.l2Hits : s.l2Misses
@@ -197,12 +187,12 @@ export class TieredCache implements CacheInterface {
   }
 
   on<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
-    this.#events.on(event, listener)
+    this.#stack.events.on(event, listener)
     return this
   }
 
   off<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
-    this.#events.off(event, listener)
+    this.#stack.events.off(event, listener)
     return this
   }
 
@@ -213,7 +203,7 @@ export class TieredCache implements CacheInterface {
 
   /** Drops L1; a Redis-backed cache also closes its connection. */
   disconnect(): Promise<void> {
-    this.#l1?.clear()
+    this.#stack.l1?.clear()
     return Promise.resolve()
   }
 
@@ -221,78 +211,37 @@ export class TieredCache implements CacheInterface {
     await this.disconnect()
   }
 
-  /** L1 lookup with hit/miss accounting. */
-  #readLocal(key: string): CacheEntry | undefined {
-    if (this.#l1 === undefined) return undefined
-    const entry = this.#l1.get(key)
-    if (entry === undefined) {
-      this.#stats.l1Misses++
-      return undefined
-    }
-    this.#stats.l1Hits++
-    if (this.#events.has('cache:hit')) this.#events.emit(cacheEvents.hit(key, 'l1'))
-    return entry
-  }
-
-  /** The L2 half of a read: fetch, then fill L1 with the entry's remaining lifetime. */
-  async #readRemote(key: string): Promise<CacheEntry | undefined> {
-    const entry = this.#l2 === undefined ? undefined : await this.#l2.read(key)
-    return this.#afterRemoteRead(key, entry)
-  }
-
-  #afterRemoteRead(key: string, entry: CacheEntry | undefined): CacheEntry | undefined {
-    if (entry !== undefined && (entry.expiresAt === undefined || entry.expiresAt > this.#options.clock.now())) {
-      if (this.#l2 !== undefined) this.#stats.l2Hits++
-      this.#l1?.set(key, entry)
-      if (this.#events.has('cache:hit')) this.#events.emit(cacheEvents.hit(key, 'l2'))
-      return entry
-    }
-    if (this.#l2 !== undefined) this.#stats.l2Misses++
-    if (this.#events.has('cache:miss')) this.#events.emit(cacheEvents.miss(key))
-    return undefined
+  /** L2 read that answers only fresh entries (a stale one still fills L1 for getOrSet fallbacks). */
+  async #freshFromRemote(key: string): Promise<CacheEntry | undefined> {
+    const entry = await this.#stack.readRemote(key)
+    return entry !== undefined && isFresh(entry, this.#stack.now()) ? entry : undefined
   }
 
   /** A read for `exists`/`getTtl`: same tiers, same L1 fill. */
   #lookup(key: string): Promise<CacheEntry | undefined> {
     assertValidKey(key)
-    const local = this.#readLocal(key)
-    return local !== undefined ? Promise.resolve(local) : this.#readRemote(key)
-  }
-
-  /** Writes L2 first (so L1 never holds what L2 refused to encode), then L1, then events. */
-  async #write(writes: ReadonlyArray<{ key: string; entry: CacheEntry }>): Promise<void> {
-    await this.#l2?.write(writes)
-    for (const { key, entry } of writes) {
-      this.#l1?.set(key, entry)
-      this.#stats.sets++
-      if (this.#events.has('cache:set')) this.#events.emit(cacheEvents.set(key))
-    }
-  }
-
-  #entry(key: string, value: unknown, ttlMs: number, tags: readonly string[] | undefined): CacheEntry {
-    if (tags !== undefined) assertValidTags(tags)
-    if (this.#l2 === undefined) {
-      // Memory-only caches never encode, so the size bound applies to the estimated size.
-      const size = estimateSize(value)
-      if (size > this.#options.maxValueBytes) throw new ValueTooLargeError(key, size, this.#options.maxValueBytes)
-    }
-    const now = this.#options.clock.now()
-    return { value, createdAt: now, expiresAt: ttlMs > 0 ? now + ttlMs : undefined, tags: tags ?? [] }
-  }
-
-  #ttlOf(options: SetOptions | undefined): number {
-    const ttl = options?.ttl
-    if (ttl === undefined) return this.#options.defaultTtlMs
-    if (typeof ttl === 'number' && ttl >= 0 && Number.isFinite(ttl)) return ttl
-    const issues: OptionIssue[] = []
-    const ms = parseDuration(ttl, 'ttl', issues)
-    if (ms === undefined) throw new InvalidOptionsError(issues)
-    return ms
+    const local = this.#stack.readLocal(key)
+    return local !== undefined ? Promise.resolve(local) : this.#freshFromRemote(key)
   }
 
   #deleted(keys: readonly string[], count: number): number {
-    this.#stats.deletes += count
-    if (this.#events.has('cache:delete')) for (const key of keys) this.#events.emit(cacheEvents.delete(key))
+    const { stats, events } = this.#stack
+    stats.deletes += count
+    if (events.has('cache:delete')) for (const key of keys) events.emit(cacheEvents.delete(key))
     return count
   }
+}
+
+function assertLoader(loader: unknown): void {
+  if (typeof loader !== 'function') {
+    throw new InvalidOptionsError([{ path: 'loader', message: 'expected a function that loads the value' }])
+  }
+}
+
+function ttlMs(ttl: unknown): number {
+  if (typeof ttl === 'number' && ttl >= 0 && Number.isFinite(ttl)) return ttl
+  const issues: OptionIssue[] = []
+  const ms = parseDuration(ttl, 'ttl', issues)
+  if (ms === undefined) throw new InvalidOptionsError(issues)
+  return ms
 }

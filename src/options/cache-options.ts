@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.js'
 import type { Serializer } from '../codecs/codec.js'
 import type { RedisStoreOptions } from '../stores/redis-store.js'
 import type { Duration } from './duration.js'
+import type { GetOrSetPolicy } from './get-or-set-options.js'
 
 /** Bounds of the in-process L1 tier. With neither field set, `maxEntries` defaults to 10,000. */
 export interface L1Options {
@@ -18,8 +19,8 @@ export interface L1Options {
   maxBytes?: number
 }
 
-/** Options every cache accepts. */
-export interface BaseCacheOptions {
+/** Options every cache accepts. The `getOrSet` policy fields set defaults for every call. */
+export interface BaseCacheOptions extends GetOrSetPolicy {
   /**
    * Prefix that isolates this cache's keys: `clear()` and pattern operations touch only it.
    * Must not contain `:` (the separator) or `#` (reserved for internal keys).
@@ -38,6 +39,8 @@ export interface BaseCacheOptions {
   maxValueBytes?: number
   /** Time source, for tests. @default Date.now */
   clock?: Clock
+  /** Randomness for `ttlJitter`, for tests. @default Math.random */
+  random?: () => number
 }
 
 /** Options of `InMemoryCache`. */

@@ -7,6 +7,7 @@ import type { BreakerSettings } from '../core/circuit-breaker.js'
 import type { RedisStoreOptions } from '../stores/redis-store.js'
 import { DEFAULTS, type GenericRedisCacheOptions, type InMemoryCacheOptions } from './cache-options.js'
 import { describe, parseDuration } from './duration.js'
+import { POLICY_KEYS, type ResolvedGetOrSetPolicy, basePolicy, resolvePolicy } from './get-or-set-options.js'
 import { booleanOption, integerIn, isRecord, rejectUnknownKeys } from './validate.js'
 
 /** L1 bounds after validation. */
@@ -22,6 +23,10 @@ export interface ResolvedBaseOptions {
   readonly defaultTtlMs: number
   readonly maxValueBytes: number
   readonly clock: Clock
+  /** Source of randomness for ttl jitter, in [0, 1). */
+  readonly random: () => number
+  /** `getOrSet` defaults: ttl, grace, timeouts, eager refresh, jitter, lock. */
+  readonly policy: ResolvedGetOrSetPolicy
   readonly l1: ResolvedL1Options | false
 }
 
@@ -36,7 +41,7 @@ export interface ResolvedRedisCacheOptions extends ResolvedBaseOptions {
   readonly suppressL2Errors: boolean
 }
 
-const BASE_KEYS = ['namespace', 'defaultTtl', 'maxValueBytes', 'clock'] as const
+const BASE_KEYS = ['namespace', 'defaultTtl', 'maxValueBytes', 'clock', 'random', ...POLICY_KEYS] as const
 const L1_KEYS = ['maxEntries', 'maxBytes'] as const
 const REDIS_KEYS = [
   ...BASE_KEYS,
@@ -87,11 +92,16 @@ function resolveBase(raw: InMemoryCacheOptions, issues: OptionIssue[]): Omit<Res
   }
   const clock = raw.clock ?? systemClock
   if (typeof clock?.now !== 'function') issues.push({ path: 'clock', message: 'expected an object with a now() method' })
+  const random = raw.random ?? Math.random
+  if (typeof random !== 'function') issues.push({ path: 'random', message: 'expected a function returning [0, 1)' })
+  const defaultTtlMs = parseDuration(raw.defaultTtl ?? DEFAULTS.defaultTtl, 'defaultTtl', issues) ?? 0
   return {
     namespace,
-    defaultTtlMs: parseDuration(raw.defaultTtl ?? DEFAULTS.defaultTtl, 'defaultTtl', issues) ?? 0,
+    defaultTtlMs,
     maxValueBytes: integerIn(raw.maxValueBytes ?? DEFAULTS.maxValueBytes, { path: 'maxValueBytes', min: 1 }, issues) ?? 0,
     clock,
+    random,
+    policy: Object.freeze(resolvePolicy(raw, basePolicy(defaultTtlMs), issues)),
   }
 }
 

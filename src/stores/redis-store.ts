@@ -6,6 +6,9 @@ import { RedisConnection, resolveRedisStoreOptions } from './redis-client.js'
 import type { RemoteStore, StoreEntry } from './store.js'
 import { ADD_TO_SET } from './scripts/add-to-set.js'
 import { DELETE_IF_EQUALS } from './scripts/delete-if-equals.js'
+import { EXTEND_LOCK } from './scripts/extend-lock.js'
+import { RELEASE_LOCK } from './scripts/release-lock.js'
+import { RedisSubscriber } from './redis-subscriber.js'
 import { runScript } from './scripts/lua-script.js'
 
 /** Where and how to open the TCP (or TLS) connection. Each part overrides the same part of `url`. */
@@ -93,10 +96,13 @@ const SADD_CHUNK = 1000
  */
 export class RedisStore implements RemoteStore {
   readonly #connection: RedisConnection
+  readonly #options: ReturnType<typeof resolveRedisStoreOptions>
+  #subscriber: RedisSubscriber | undefined
 
   /** @throws InvalidOptionsError listing every invalid option. Does not connect. */
   constructor(options: RedisStoreOptions = {}) {
-    this.#connection = new RedisConnection(resolveRedisStoreOptions(options))
+    this.#options = resolveRedisStoreOptions(options)
+    this.#connection = new RedisConnection(this.#options)
   }
 
   get isReady(): boolean {
@@ -188,9 +194,35 @@ export class RedisStore implements RemoteStore {
     return this.#connection.client.sMembers(setKey)
   }
 
+  /** SET NX PX: takes the lock when free. */
+  async tryLock(key: string, token: string, leaseMs: number): Promise<boolean> {
+    const reply = await this.#connection.client.set(key, token, {
+      condition: 'NX',
+      expiration: { type: 'PX', value: expiryMs(leaseMs) ?? 1 },
+    })
+    return reply === 'OK'
+  }
+
+  async extendLock(key: string, token: string, leaseMs: number): Promise<boolean> {
+    const reply = await runScript(this.#connection.client, EXTEND_LOCK, [key], [token, String(expiryMs(leaseMs))])
+    return reply === 1
+  }
+
+  async unlock(key: string, token: string, notify: { channel: string; message: string }): Promise<boolean> {
+    const args = [token, notify.channel, notify.message]
+    return (await runScript(this.#connection.client, RELEASE_LOCK, [key], args)) === 1
+  }
+
+  /** Subscribes on a dedicated connection, opened on first use and resubscribed after reconnects. */
+  listen(channel: string, listener: (message: string) => void): void {
+    this.#subscriber ??= new RedisSubscriber(this.#options)
+    this.#subscriber.listen(channel, listener)
+  }
+
   /** Destroys the connection at once (no QUIT round trip that a frozen server would never answer). */
   disconnect(): Promise<void> {
     this.#connection.close()
+    this.#subscriber?.close()
     return Promise.resolve()
   }
 

@@ -30,6 +30,14 @@ export interface RemoteStore {
   addToSet(setKey: string, members: readonly string[], ttlMs?: number): Promise<void>
   /** Members of a set key; empty when missing. */
   setMembers(setKey: string): Promise<string[]>
+  /** Takes a lock (SET NX PX) when it is free; resolves whether it did. */
+  tryLock(key: string, token: string, leaseMs: number): Promise<boolean>
+  /** Renews a lock's lease while `token` still holds it. */
+  extendLock(key: string, token: string, leaseMs: number): Promise<boolean>
+  /** Releases a lock held by `token` and publishes `notify.message` on `notify.channel`. */
+  unlock(key: string, token: string, notify: { channel: string; message: string }): Promise<boolean>
+  /** Receives messages published on `channel` (best effort: messages sent while disconnected are lost). */
+  listen(channel: string, listener: (message: string) => void): void
   /** Closes the connection; pending commands are rejected. Safe to call twice. */
   disconnect(): Promise<void>
 }

@@ -129,6 +129,12 @@ describe('CodecPipeline decode', () => {
     expect(onlyMsgpack.decode(onlyMsgpack.encode('k', entry(1))).value).toBe(1)
   })
 
+  it('round-trips the grace horizon (staleUntil) of an entry', () => {
+    const p = new CodecPipeline(base)
+    const graced = { value: 'v', createdAt: 1, expiresAt: 10, staleUntil: 20, tags: ['t'] }
+    expect(p.decode(p.encode('k', graced))).toStrictEqual(graced)
+  })
+
   it('turns a stored null expiry back into undefined', () => {
     const p = new CodecPipeline(base)
     const out = p.decode(p.encode('k', { value: 1, createdAt: 1, expiresAt: undefined, tags: [] }))
@@ -138,7 +144,10 @@ describe('CodecPipeline decode', () => {
   const shapes: Array<[string, unknown, RegExp]> = [
     ['a non-array payload', { value: 1 }, /not an entry tuple/],
     ['a tuple of 3', [1, null, []], /not an entry tuple/],
-    ['a tuple of 5', [1, null, [], 'v', 'extra'], /not an entry tuple/],
+    ['a tuple of 6', [1, null, [], 'v', 5, 'extra'], /not an entry tuple/],
+    ['a staleUntil that is not a number', [1, 2, [], 'v', 'later'], /staleUntil/],
+    ['a staleUntil before expiresAt', [1, 5, [], 'v', 4], /staleUntil/],
+    ['a staleUntil without expiresAt', [1, null, [], 'v', 4], /staleUntil/],
     ['a string createdAt', ['1', null, [], 'v'], /createdAt/],
     ['a NaN createdAt', [NaN, null, [], 'v'], /createdAt/],
     ['a string expiresAt', [1, '2', [], 'v'], /expiresAt/],

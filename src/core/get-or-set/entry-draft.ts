@@ -1,0 +1,46 @@
+import { InvalidOptionsError, type OptionIssue } from '../../errors.js'
+import type { Duration } from '../../options/duration.js'
+import { parseDuration } from '../../options/duration.js'
+import type { ResolvedGetOrSetPolicy } from '../../options/get-or-set-options.js'
+import type { LoaderContext } from '../cache-interface.js'
+import type { EntryShape } from '../cache-stack.js'
+import { assertValidTags } from '../key.js'
+
+/**
+ * The loader's view of the entry it is producing. Starts from the call's policy; the loader may
+ * change the ttl and tags, or decline caching, before the entry is written.
+ */
+export class EntryDraft<T> implements LoaderContext<T>, EntryShape {
+  readonly key: string
+  readonly staleValue: T | undefined
+  ttlMs: number
+  tags: readonly string[]
+  readonly graceMs: number
+  readonly ttlJitter: number
+  skipped = false
+
+  constructor(key: string, policy: ResolvedGetOrSetPolicy, staleValue: T | undefined) {
+    this.key = key
+    this.staleValue = staleValue
+    this.ttlMs = policy.ttlMs
+    this.tags = policy.tags
+    this.graceMs = policy.graceMs
+    this.ttlJitter = policy.ttlJitter
+  }
+
+  setTtl(ttl: Duration): void {
+    const issues: OptionIssue[] = []
+    const ms = parseDuration(ttl, 'ttl', issues)
+    if (ms === undefined) throw new InvalidOptionsError(issues)
+    this.ttlMs = ms
+  }
+
+  setTags(tags: readonly string[]): void {
+    assertValidTags(tags)
+    this.tags = [...tags]
+  }
+
+  skipCache(): void {
+    this.skipped = true
+  }
+}

@@ -1,0 +1,153 @@
+import { InvalidOptionsError, type OptionIssue } from '../errors.js'
+import { assertValidTags } from '../core/key.js'
+import { type Duration, parseDuration } from './duration.js'
+import { booleanOption, isRecord, rejectUnknownKeys } from './validate.js'
+
+/** Loader deadlines of `getOrSet`. */
+export interface LoaderTimeouts {
+  /**
+   * Past this, a caller that has a stale (graced) value gets it at once while the loader goes on
+   * in the background and updates the cache. Without a stale value it has no effect.
+   * @default none
+   */
+  soft?: Duration
+  /**
+   * Past this, the caller gets the stale value if there is one, else `E_FACTORY_TIMEOUT`. The
+   * loader still finishes in the background and its result is cached.
+   * @default none
+   */
+  hard?: Duration
+}
+
+/** Cross-instance single-flight through a Redis lock (GenericRedisCache only). */
+export interface LockOptions {
+  /** Lock lifetime; renewed every third of it while the loader runs. @default '2s' */
+  lease?: Duration
+  /** Longest wait for another instance's loader before `E_LOCK_TIMEOUT`. @default '10s' */
+  wait?: Duration
+}
+
+/** How `getOrSet` treats expiry, slow loaders and failures. Settable on the cache and per call. */
+export interface GetOrSetPolicy {
+  /**
+   * Keep entries this long past their ttl and serve them when the loader fails or times out
+   * (stale-if-error). `get()` never returns a stale value.
+   * @default 0 (no grace)
+   */
+  grace?: Duration
+  /** Loader soft and hard timeouts. */
+  timeout?: LoaderTimeouts
+  /**
+   * Fraction of the ttl (between 0 and 1, exclusive) after which a hit starts one background
+   * refresh, so hot keys never expire under load.
+   * @default none
+   */
+  eagerRefresh?: number
+  /**
+   * Spread of ttls: each write lives ttl × (1 − random × ttlJitter), so keys written together do
+   * not expire together. Between 0 and 1.
+   * @default 0
+   */
+  ttlJitter?: number
+  /** Cross-instance single-flight; `true` uses the default lease and wait. @default false */
+  lock?: boolean | LockOptions
+}
+
+/** A policy after validation, in ms. */
+export interface ResolvedGetOrSetPolicy {
+  readonly ttlMs: number
+  readonly graceMs: number
+  readonly softTimeoutMs: number | undefined
+  readonly hardTimeoutMs: number | undefined
+  readonly eagerRefresh: number | undefined
+  readonly ttlJitter: number
+  readonly lock: { readonly leaseMs: number; readonly waitMs: number } | false
+  readonly forceFresh: boolean
+  readonly tags: readonly string[]
+}
+
+export const POLICY_KEYS = ['grace', 'timeout', 'eagerRefresh', 'ttlJitter', 'lock'] as const
+const CALL_KEYS = [...POLICY_KEYS, 'ttl', 'tags', 'forceFresh'] as const
+const LOCK_DEFAULTS = { lease: '2s', wait: '10s' } as const
+
+/** Validates the policy fields present in `raw`, each falling back to `base`. */
+export function resolvePolicy(
+  raw: GetOrSetPolicy & { ttl?: Duration; tags?: readonly string[]; forceFresh?: boolean },
+  base: ResolvedGetOrSetPolicy,
+  issues: OptionIssue[],
+): ResolvedGetOrSetPolicy {
+  const timeout: unknown = raw.timeout
+  if (timeout !== undefined && !isRecord(timeout)) issues.push({ path: 'timeout', message: 'expected { soft?, hard? }' })
+  const timeouts = isRecord(timeout) ? timeout : {}
+  rejectUnknownKeys(timeouts, ['soft', 'hard'], 'timeout.', issues)
+  return {
+    ttlMs: raw.ttl === undefined ? base.ttlMs : (parseDuration(raw.ttl, 'ttl', issues) ?? 0),
+    graceMs: raw.grace === undefined ? base.graceMs : (parseDuration(raw.grace, 'grace', issues) ?? 0),
+    softTimeoutMs: timeouts.soft === undefined ? base.softTimeoutMs : parseDuration(timeouts.soft, 'timeout.soft', issues),
+    hardTimeoutMs: timeouts.hard === undefined ? base.hardTimeoutMs : parseDuration(timeouts.hard, 'timeout.hard', issues),
+    eagerRefresh: raw.eagerRefresh === undefined ? base.eagerRefresh : fraction(raw.eagerRefresh, 'eagerRefresh', issues, true),
+    ttlJitter: raw.ttlJitter === undefined ? base.ttlJitter : (fraction(raw.ttlJitter, 'ttlJitter', issues, false) ?? 0),
+    lock: raw.lock === undefined ? base.lock : resolveLock(raw.lock, issues),
+    forceFresh: raw.forceFresh === undefined ? false : (booleanOption(raw.forceFresh, 'forceFresh', issues) ?? false),
+    tags: raw.tags === undefined ? base.tags : tagsOption(raw.tags, issues),
+  }
+}
+
+/** The policy of one call: the cache's defaults when the call gives nothing. */
+export function resolveCallPolicy(
+  raw: (GetOrSetPolicy & { ttl?: Duration; tags?: readonly string[]; forceFresh?: boolean }) | undefined,
+  defaults: ResolvedGetOrSetPolicy,
+): ResolvedGetOrSetPolicy {
+  if (raw === undefined) return defaults
+  const issues: OptionIssue[] = []
+  rejectUnknownKeys(raw, CALL_KEYS, '', issues)
+  const policy = resolvePolicy(raw, defaults, issues)
+  if (issues.length > 0) throw new InvalidOptionsError(issues)
+  return policy
+}
+
+/** Policy defaults before a cache's own settings. */
+export function basePolicy(ttlMs: number): ResolvedGetOrSetPolicy {
+  return {
+    ttlMs,
+    graceMs: 0,
+    softTimeoutMs: undefined,
+    hardTimeoutMs: undefined,
+    eagerRefresh: undefined,
+    ttlJitter: 0,
+    lock: false,
+    forceFresh: false,
+    tags: [],
+  }
+}
+
+function resolveLock(raw: unknown, issues: OptionIssue[]): ResolvedGetOrSetPolicy['lock'] {
+  if (raw === false) return false
+  if (raw !== true && !isRecord(raw)) {
+    issues.push({ path: 'lock', message: 'expected true, false or { lease?, wait? }' })
+    return false
+  }
+  const options = raw === true ? {} : raw
+  rejectUnknownKeys(options, ['lease', 'wait'], 'lock.', issues)
+  const leaseMs = parseDuration(options.lease ?? LOCK_DEFAULTS.lease, 'lock.lease', issues) ?? 1
+  const waitMs = parseDuration(options.wait ?? LOCK_DEFAULTS.wait, 'lock.wait', issues) ?? 1
+  if (leaseMs < 10) issues.push({ path: 'lock.lease', message: 'must be at least 10ms' })
+  return { leaseMs, waitMs }
+}
+
+function fraction(input: unknown, path: string, issues: OptionIssue[], exclusive: boolean): number | undefined {
+  const ok = typeof input === 'number' && (exclusive ? input > 0 && input < 1 : input >= 0 && input <= 1)
+  if (ok) return input
+  issues.push({ path, message: `expected a number ${exclusive ? 'between 0 and 1 (exclusive)' : 'from 0 to 1'}` })
+  return undefined
+}
+
+function tagsOption(input: unknown, issues: OptionIssue[]): readonly string[] {
+  try {
+    assertValidTags(input)
+    return input
+  } catch (error) {
+    issues.push(...(error as InvalidOptionsError).issues)
+    return []
+  }
+}
