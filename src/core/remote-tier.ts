@@ -49,7 +49,11 @@ export class RemoteTier {
     this.#breaker = new CircuitBreaker(options.breaker, options.clock, (from, to) =>
       events.emit(cacheEvents.circuit(from, to)),
     )
-    store.onReadyChange((ready) => events.emit(cacheEvents.connection(ready)))
+    store.onReadyChange((ready) => {
+      // A fresh connection is better evidence than the breaker's timer: use Redis again at once.
+      if (ready) this.#breaker.recordSuccess()
+      events.emit(cacheEvents.connection(ready))
+    })
   }
 
   get store(): RemoteStore {

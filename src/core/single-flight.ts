@@ -10,6 +10,8 @@ export interface Flight<T> {
   stale: CacheEntry | undefined
   /** Set once a caller gave up on this load on its hard timeout (reported once). */
   timedOut: boolean
+  /** Set once a soft timeout served the stale value: the load now runs in the background. */
+  backgrounded: boolean
 }
 
 /**
@@ -28,7 +30,7 @@ export class SingleFlight {
   run<T>(flightKey: string, key: string, load: (flight: Flight<T>) => Promise<T>): Flight<T> {
     const running = this.#flights.get(flightKey) as Flight<T> | undefined
     if (running) return running
-    const flight = { key, invalidated: false, stale: undefined, timedOut: false } as Flight<T> & { promise: Promise<T> }
+    const flight = { key, invalidated: false, stale: undefined, timedOut: false, backgrounded: false } as Flight<T> & { promise: Promise<T> }
     this.#flights.set(flightKey, flight)
     flight.promise = load(flight).finally(() => this.#flights.delete(flightKey))
     // Callers may all leave on timeouts; a later rejection is reported by the load itself.

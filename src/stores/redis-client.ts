@@ -32,7 +32,7 @@ export const REDIS_STORE_DEFAULTS = Object.freeze({
   pingIntervalMs: 1000,
   socketTimeoutMs: 1500,
   reconnectMinDelayMs: 50,
-  reconnectMaxDelayMs: 1000,
+  reconnectMaxDelayMs: 500,
 })
 
 /** Validates every field at once (one `E_INVALID_OPTIONS` listing all problems) and freezes. @internal */

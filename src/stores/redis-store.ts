@@ -75,8 +75,9 @@ export interface RedisStoreOptions {
   reconnectMinDelayMs?: number | undefined
   /**
    * Largest reconnect delay, in ms. Reconnection never gives up; each delay is jittered to
-   * 50–100 % of its value so that many app instances do not reconnect in lockstep.
-   * @default 1000
+   * 50–100 % of its value so that many app instances do not reconnect in lockstep. Kept at half a
+   * second so a restarted Redis is used again within a second.
+   * @default 500
    */
   reconnectMaxDelayMs?: number | undefined
 }

@@ -11,6 +11,8 @@ export interface AwaitLoadParams<T> {
   readonly hardTimeoutMs: number | undefined
   /** Called once when this caller stops waiting for the load (a timeout or a stale fallback). */
   readonly onAbandon: (error: FactoryError | FactoryTimeoutError) => void
+  /** Called when the soft timeout answered the stale value. */
+  readonly onSoftTimeout: () => void
 }
 
 /**
@@ -39,7 +41,9 @@ export function awaitLoad<T>(params: AwaitLoadParams<T>): Promise<T | undefined>
         setTimeout(() => {
           const stale = params.stale()
           // Without a stale value the soft timeout has nothing to offer: keep waiting.
-          if (stale !== undefined) settle(() => resolve(stale.value as T))
+          if (stale === undefined) return
+          params.onSoftTimeout()
+          settle(() => resolve(stale.value as T))
         }, softTimeoutMs),
       )
     }

@@ -42,6 +42,8 @@ export class GetOrSetHandler {
     const flightKey = policy.forceFresh ? FORCED + key : key
     const flight = this.flights.run<T | undefined>(flightKey, key, (f) => this.#load(key, loader, policy, f))
     flight.stale ??= this.#staleInL1(key)
+    // A reload already known to be slow: answer the stale value now rather than wait again.
+    if (flight.backgrounded && flight.stale !== undefined) return Promise.resolve(flight.stale.value as T)
     return awaitLoad({
       key,
       load: flight.promise,
@@ -49,6 +51,7 @@ export class GetOrSetHandler {
       softTimeoutMs: policy.softTimeoutMs,
       hardTimeoutMs: policy.hardTimeoutMs,
       onAbandon: (error) => this.#onAbandon(flight, error),
+      onSoftTimeout: () => (flight.backgrounded = true),
     })
   }
 
