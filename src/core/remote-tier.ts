@@ -51,7 +51,9 @@ export class RemoteTier {
     )
     store.onReadyChange((ready) => {
       // A fresh connection is better evidence than the breaker's timer: use Redis again at once.
+      // A lost one opens the breaker, so the degraded state shows in stats and events.
       if (ready) this.#breaker.recordSuccess()
+      else this.#breaker.trip()
       events.emit(cacheEvents.connection(ready))
     })
   }

@@ -65,8 +65,11 @@ describe.skipIf(!hasRedis)('GenericRedisCache when Redis fails under load', () =
     return cache
   }
 
-  /** After a fault: the cache uses Redis again by itself, seen through a separate client. */
-  async function expectRecovered(cache: GenericRedisCache): Promise<void> {
+  /**
+   * After a fault: the cache writes to Redis again by itself within `withinMs` of the server
+   * being back, seen through a separate client.
+   */
+  async function expectRecovered(cache: GenericRedisCache, withinMs: number): Promise<void> {
     const probe = createClient({ url: server.url })
     await probe.connect()
     try {
@@ -76,7 +79,7 @@ describe.skipIf(!hasRedis)('GenericRedisCache when Redis fails under load', () =
             await cache.set('recovered', Date.now())
             return probe.exists(`${cache.namespace}:recovered`)
           },
-          { timeout: 5_000, interval: 100 },
+          { timeout: withinMs, interval: 20 },
         )
         .toBe(1)
       expect(cache.getStats().l2?.connected).toBe(true)
@@ -87,17 +90,24 @@ describe.skipIf(!hasRedis)('GenericRedisCache when Redis fails under load', () =
 
   it('SIGKILL mid-load: no call rejects or hangs, answers stay correct, and it recovers', async () => {
     const cache = await makeCache()
+    const transitions: string[] = []
+    cache.on('circuit:change', ({ from, to }) => transitions.push(`${from}->${to}`))
     const load = runLoad(cache, 50, sleep(2_500))
     await sleep(400)
     await server.kill()
     await sleep(800)
     await server.restart()
+    // Redis is back: the cache must use it again within a second, with no restart of the app.
+    await expectRecovered(cache, 1_000)
     const report = await load
     expect(report.rejected).toEqual([])
     expect(report.wrong).toEqual([])
     expect(report.calls).toBeGreaterThan(1_000)
     expect(report.slowestMs).toBeLessThan(CALL_CEILING_MS)
-    await expectRecovered(cache)
+    // The operator can see the degraded period: the breaker opened and closed again.
+    expect(transitions[0]).toBe('closed->open')
+    expect(transitions.at(-1)).toMatch(/->closed$/)
+    expect(cache.getStats().l2?.circuit).toBe('closed')
     await cache.disconnect()
   })
 
@@ -108,12 +118,12 @@ describe.skipIf(!hasRedis)('GenericRedisCache when Redis fails under load', () =
     server.pause()
     await sleep(1_500)
     server.resume()
+    await expectRecovered(cache, 1_000)
     const report = await load
     expect(report.rejected).toEqual([])
     expect(report.wrong).toEqual([])
     expect(report.slowestMs).toBeLessThan(CALL_CEILING_MS)
     expect(cache.getStats().l2?.errors).toBeGreaterThan(0)
-    await expectRecovered(cache)
     await cache.disconnect()
   })
 

@@ -138,6 +138,38 @@ describe.skipIf(!hasRedis)('GenericRedisCache on Redis', () => {
     for (const command of ['keys', 'flushdb', 'flushall']) expect(await commandCalls(command)).toBe(0)
   })
 
+  it('serves a stale entry kept in Redis for grace when the loader fails (L1 off)', async () => {
+    const clock = new FakeClock()
+    const cache = await make({ clock, l1: false, grace: '1h' })
+    await cache.set('k', 'old', { ttl: '1m' })
+    const ns = cache.namespace
+    expect(await raw.pTTL(`${ns}:k`)).toBeGreaterThan(60 * 60_000)
+    clock.advance(61_000)
+    expect(await cache.get('k')).toBeUndefined()
+    const failing = async () => {
+      throw new Error('db down')
+    }
+    expect(await cache.getOrSet('k', failing)).toBe('old')
+    expect(await cache.getOrSet('k', () => 'new')).toBe('new')
+    expect(await cache.get('k')).toBe('new')
+  })
+
+  it('getOrSetMany makes one MGET and one loader call for 100 keys with 50 missing', async () => {
+    const cache = await make({ l1: false })
+    const keys = Array.from({ length: 100 }, (_, i) => `m${i}`)
+    await cache.setMany(keys.slice(0, 50).map((key) => ({ key, value: key })))
+    const mgetBefore = await commandCalls('mget')
+    const calls: string[][] = []
+    const values = await cache.getOrSetMany(keys, async (missing) => {
+      calls.push(missing)
+      return new Map(missing.map((key) => [key, key]))
+    })
+    expect(values).toEqual(keys)
+    expect(calls).toHaveLength(1)
+    expect(calls[0]).toHaveLength(50)
+    expect(await commandCalls('mget')).toBe(mgetBefore + 1)
+  })
+
   it('connect() resolves false on a closed port, then uses Redis by itself once it starts', async () => {
     const later = await startRedis()
     const port = later.port
