@@ -9,6 +9,9 @@ import { withDeadline } from './deadline.js'
 import { escapeGlob } from './key.js'
 import type { StatsCounters } from './stats-counters.js'
 
+/** Operations bounded by the read deadline; every other one by the write deadline. */
+const READ_OPERATIONS = new Set(['get', 'getMany', 'scan', 'lockTtl'])
+
 /** What the tier needs from the cache that owns it. */
 export interface RemoteTierParams {
   readonly store: RemoteStore
@@ -228,7 +231,8 @@ export class RemoteTier {
       throw new L2UnavailableError(operation, new Error('Redis is disconnected or the circuit breaker is open'))
     }
     try {
-      const timeoutMs = long ? this.#options.l2TimeoutMs * 40 : this.#options.l2TimeoutMs
+      const base = READ_OPERATIONS.has(operation) ? this.#options.l2TimeoutMs.read : this.#options.l2TimeoutMs.write
+      const timeoutMs = long ? base * 40 : base
       const result = await withDeadline(run(), timeoutMs, `L2 ${operation}`)
       this.#breaker.recordSuccess()
       return result

@@ -35,7 +35,8 @@ export interface ResolvedRedisCacheOptions extends ResolvedBaseOptions {
   readonly redis: RedisStoreOptions
   readonly serializer: Serializer
   readonly compression: { readonly thresholdBytes: number; readonly level: number } | false
-  readonly l2TimeoutMs: number
+  /** Deadline of each L2 read and of each L2 write (writes, deletes, locks), in ms. */
+  readonly l2TimeoutMs: { readonly read: number; readonly write: number }
   readonly connectTimeoutMs: number
   readonly breaker: BreakerSettings
   readonly suppressL2Errors: boolean
@@ -73,7 +74,7 @@ export function resolveRedisCacheOptions(raw: GenericRedisCacheOptions = {}): Re
     redis: resolveRedis(raw, issues),
     serializer: resolveSerializer(raw.serializer, issues),
     compression: resolveCompression(raw.compression, issues),
-    l2TimeoutMs: positiveDuration(raw.l2Timeout ?? DEFAULTS.l2Timeout, 'l2Timeout', issues),
+    l2TimeoutMs: resolveL2Timeout(raw.l2Timeout, issues),
     connectTimeoutMs: positiveDuration(raw.connectTimeout ?? DEFAULTS.connectTimeout, 'connectTimeout', issues),
     breaker: resolveBreaker(raw.circuitBreaker, issues),
     suppressL2Errors: booleanOption(raw.suppressL2Errors ?? true, 'suppressL2Errors', issues) ?? true,
@@ -159,6 +160,18 @@ function resolveBreaker(raw: GenericRedisCacheOptions['circuitBreaker'], issues:
     failureThreshold:
       integerIn(options.failureThreshold ?? DEFAULTS.breakerFailureThreshold, { path: 'circuitBreaker.failureThreshold', min: 1 }, issues) ?? 1,
     openMs: positiveDuration(options.openDuration ?? DEFAULTS.breakerOpenDuration, 'circuitBreaker.openDuration', issues),
+  }
+}
+
+function resolveL2Timeout(raw: GenericRedisCacheOptions['l2Timeout'], issues: OptionIssue[]): ResolvedRedisCacheOptions['l2TimeoutMs'] {
+  if (!isRecord(raw)) {
+    const both = positiveDuration(raw ?? DEFAULTS.l2Timeout.read, 'l2Timeout', issues)
+    return { read: both, write: raw === undefined ? positiveDuration(DEFAULTS.l2Timeout.write, 'l2Timeout', issues) : both }
+  }
+  rejectUnknownKeys(raw, ['read', 'write'], 'l2Timeout.', issues)
+  return {
+    read: positiveDuration(raw.read ?? DEFAULTS.l2Timeout.read, 'l2Timeout.read', issues),
+    write: positiveDuration(raw.write ?? DEFAULTS.l2Timeout.write, 'l2Timeout.write', issues),
   }
 }
 

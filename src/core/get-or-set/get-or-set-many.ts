@@ -42,8 +42,7 @@ export async function getOrSetMany<T>(params: GetOrSetManyParams<T>): Promise<Ar
     }
   })
   if (toLoad.length > 0) loadMissing(params, toLoad, stale, values)
-  const settled = await Promise.all(keys.map((key) => values.get(key)))
-  return settled
+  return Promise.all(keys.map((key) => Promise.resolve(values.get(key))))
 }
 
 function loadMissing<T>(

@@ -19,7 +19,7 @@ describe('GenericRedisCache options', () => {
     expect(resolved).toMatchObject({
       namespace: 'strata',
       defaultTtlMs: 600_000,
-      l2TimeoutMs: 50,
+      l2TimeoutMs: { read: 50, write: 50 },
       connectTimeoutMs: 2_000,
       l1: { maxEntries: 10_000, maxBytes: undefined },
       compression: false,
@@ -70,6 +70,11 @@ describe('GenericRedisCache options', () => {
   it('turns compression on with true or an object, defaulting threshold 1024 and level 1', () => {
     expect(resolveRedisCacheOptions({ compression: true }).compression).toEqual({ thresholdBytes: 1024, level: 1 })
     expect(resolveRedisCacheOptions({ compression: { level: 6 } }).compression).toEqual({ thresholdBytes: 1024, level: 6 })
+  })
+
+  it('takes separate read and write deadlines, defaulting to 250 ms and 500 ms', () => {
+    expect(resolveRedisCacheOptions({}).l2TimeoutMs).toEqual({ read: 250, write: 500 })
+    expect(resolveRedisCacheOptions({ l2Timeout: { read: '20ms' } }).l2TimeoutMs).toEqual({ read: 20, write: 500 })
   })
 
   it('accepts l1: false and compression: false', () => {
