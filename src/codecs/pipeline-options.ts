@@ -50,6 +50,8 @@ export interface CodecPipelineOptions {
    * @default KNOWN_COMPRESSORS
    */
   readonly compressors?: readonly Compressor[]
+  /** Told about every value compressed: sizes in bytes and the time it took, in ms. */
+  readonly onCompress?: (bytesBefore: number, bytesAfter: number, durationMs: number) => void
 }
 
 /** `CompressionOptions` with the compressor chosen. */

@@ -45,8 +45,11 @@ export class CodecPipeline {
   #bytesAfterCompression = 0
 
   /** Throws `InvalidOptionsError` listing every invalid option. */
+  readonly #onCompress: CodecPipelineOptions['onCompress']
+
   constructor(options: CodecPipelineOptions) {
     const resolved = resolveCodecPipelineOptions(options)
+    this.#onCompress = options.onCompress
     this.#serializer = resolved.serializer
     this.#compression = resolved.compression
     this.#maxValueBytes = resolved.maxValueBytes
@@ -150,11 +153,13 @@ export class CodecPipeline {
     payload: Uint8Array,
   ): Uint8Array | undefined {
     let compressed: Uint8Array
+    const startedAt = this.#onCompress === undefined ? 0 : performance.now()
     try {
       compressed = c.compressor.compress(payload, c.level)
     } catch (error) {
       throw new CodecEncodeError(key, error)
     }
+    this.#onCompress?.(payload.length, compressed.length, performance.now() - startedAt)
     if (compressed.length >= payload.length) {
       this.#incompressibleCount++
       return undefined

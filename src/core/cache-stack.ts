@@ -6,6 +6,7 @@ import type { CacheEntry } from './cache-entry.js'
 import { LocalTier } from './local-tier.js'
 import type { RemoteTier } from './remote-tier.js'
 import { estimateSize } from './size-estimate.js'
+import { Instrumentation } from './instrumentation.js'
 import { StatsCounters } from './stats-counters.js'
 
 /** One write: a key and the entry to store under it. */
@@ -20,6 +21,13 @@ export interface EntryShape {
   readonly graceMs: number
   readonly ttlJitter: number
   readonly tags: readonly string[]
+}
+
+/** What the L2 tier is built with: the stack's events, counters and instrumentation. */
+export interface RemoteContext {
+  readonly events: CacheEventEmitter
+  readonly stats: StatsCounters
+  readonly instr: Instrumentation
 }
 
 /** Whether an entry is within its ttl at `now`. */
@@ -40,13 +48,15 @@ export class CacheStack {
   readonly options: ResolvedBaseOptions
   readonly events = new CacheEventEmitter()
   readonly stats = new StatsCounters()
+  readonly instr: Instrumentation
   readonly l1: LocalTier | undefined
   readonly l2: RemoteTier | undefined
 
-  constructor(options: ResolvedBaseOptions, remote?: (events: CacheEventEmitter, stats: StatsCounters) => RemoteTier) {
+  constructor(options: ResolvedBaseOptions, remote?: (context: RemoteContext) => RemoteTier) {
     this.options = options
+    this.instr = new Instrumentation(options.name, options.monitor)
     this.l1 = options.l1 === false ? undefined : new LocalTier(options.l1, options.clock)
-    this.l2 = remote?.(this.events, this.stats)
+    this.l2 = remote?.({ events: this.events, stats: this.stats, instr: this.instr })
   }
 
   now(): number {
@@ -60,9 +70,11 @@ export class CacheStack {
     // Only graced entries can be in L1 past their ttl, so only they cost a clock read.
     if (entry === undefined || (entry.staleUntil !== undefined && !isFresh(entry, this.now()))) {
       this.stats.l1Misses++
+      this.instr.lookup('l1', false)
       return undefined
     }
     this.stats.l1Hits++
+    this.instr.lookup('l1', true)
     if (this.events.has('cache:hit')) this.events.emit(cacheEvents.hit(key, 'l1'))
     return entry
   }
@@ -78,6 +90,7 @@ export class CacheStack {
     const now = this.now()
     const usable = entry !== undefined && (isFresh(entry, now) || isStale(entry, now))
     if (usable) this.l1?.set(key, entry)
+    if (this.l2 !== undefined) this.instr.lookup('l2', usable && isFresh(entry, now))
     if (usable && isFresh(entry, now)) {
       if (this.l2 !== undefined) this.stats.l2Hits++
       if (this.events.has('cache:hit')) this.events.emit(cacheEvents.hit(key, 'l2'))

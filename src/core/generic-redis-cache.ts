@@ -24,7 +24,7 @@ export class GenericRedisCache extends TieredCache {
     const store = new RedisStore(resolved.redis)
     super({
       options: resolved,
-      remote: (events, stats) => new RemoteTier({ store, options: resolved, events, stats }),
+      remote: (context) => new RemoteTier({ store, options: resolved, ...context }),
     })
     this.#store = store
     this.#resolved = resolved

@@ -5,7 +5,8 @@ import type { ResolvedRedisCacheOptions } from '../options/resolve-cache-options
 import type { RemoteStore, StoreEntry } from '../stores/store.js'
 import type { CacheEntry } from './cache-entry.js'
 import { CircuitBreaker } from './circuit-breaker.js'
-import { withDeadline } from './deadline.js'
+import { DeadlineExceeded, withDeadline } from './deadline.js'
+import type { Instrumentation } from './instrumentation.js'
 import { escapeGlob } from './key.js'
 import type { StatsCounters } from './stats-counters.js'
 
@@ -18,6 +19,7 @@ export interface RemoteTierParams {
   readonly options: ResolvedRedisCacheOptions
   readonly events: CacheEventEmitter
   readonly stats: StatsCounters
+  readonly instr: Instrumentation
 }
 
 /**
@@ -32,26 +34,33 @@ export class RemoteTier {
   readonly #options: ResolvedRedisCacheOptions
   readonly #events: CacheEventEmitter
   readonly #stats: StatsCounters
+  readonly #instr: Instrumentation
   readonly #codec: CodecPipeline
   readonly #breaker: CircuitBreaker
   readonly #prefix: string
   readonly #scanPrefix: string
 
-  constructor({ store, options, events, stats }: RemoteTierParams) {
+  constructor({ store, options, events, stats, instr }: RemoteTierParams) {
     this.#store = store
     this.#options = options
     this.#events = events
     this.#stats = stats
+    this.#instr = instr
+    const monitor = instr.monitor
     this.#prefix = `${options.namespace}:`
     this.#scanPrefix = `${escapeGlob(options.namespace)}:`
     this.#codec = new CodecPipeline({
       serializer: options.serializer,
       compression: options.compression,
       maxValueBytes: options.maxValueBytes,
+      ...(monitor?.compression && {
+        onCompress: (before: number, after: number, ms: number) => monitor.compression?.(instr.name, before, after, ms),
+      }),
     })
-    this.#breaker = new CircuitBreaker(options.breaker, options.clock, (from, to) =>
-      events.emit(cacheEvents.circuit(from, to)),
-    )
+    this.#breaker = new CircuitBreaker(options.breaker, options.clock, (from, to) => {
+      monitor?.circuit?.(instr.name, from, to)
+      events.emit(cacheEvents.circuit(from, to))
+    })
     store.onReadyChange((ready) => {
       // A fresh connection is better evidence than the breaker's timer: use Redis again at once.
       // A lost one opens the breaker, so the degraded state shows in stats and events.
@@ -211,6 +220,7 @@ export class RemoteTier {
     } catch (error) {
       const coded = error instanceof CacheError ? error : new CodecDecodeError('unexpected failure', error)
       this.#stats.decodeErrors++
+      this.#instr.error('decode')
       this.#report(coded, 'decode', key)
       // Leaving the bytes would make every later read pay for the same failure. Compare-and-
       // delete, so a writer that replaced them meanwhile keeps its fresh value.
@@ -239,6 +249,7 @@ export class RemoteTier {
     } catch (error) {
       this.#breaker.recordFailure()
       this.#stats.l2Errors++
+      this.#instr.error(error instanceof DeadlineExceeded ? 'deadline' : 'connection')
       const coded = new L2UnavailableError(operation, error)
       this.#report(coded, operation, key)
       if (this.#options.suppressL2Errors) return fallback

@@ -12,6 +12,8 @@ export interface Flight<T> {
   timedOut: boolean
   /** Set once a soft timeout served the stale value: the load now runs in the background. */
   backgrounded: boolean
+  /** Where the flight's value comes from: `l2` until the loader has to run. */
+  source: 'l2' | 'loader'
 }
 
 /**
@@ -30,7 +32,7 @@ export class SingleFlight {
   run<T>(flightKey: string, key: string, load: (flight: Flight<T>) => Promise<T>): Flight<T> {
     const running = this.#flights.get(flightKey) as Flight<T> | undefined
     if (running) return running
-    const flight = { key, invalidated: false, stale: undefined, timedOut: false, backgrounded: false } as Flight<T> & { promise: Promise<T> }
+    const flight = { key, invalidated: false, stale: undefined, timedOut: false, backgrounded: false, source: 'l2' } as Flight<T> & { promise: Promise<T> }
     this.#flights.set(flightKey, flight)
     flight.promise = load(flight).finally(() => this.#flights.delete(flightKey))
     // Callers may all leave on timeouts; a later rejection is reported by the load itself.

@@ -1,8 +1,8 @@
 import { InvalidOptionsError, type OptionIssue, UndefinedValueError } from '../errors.js'
-import type { CacheEventEmitter, CacheEventName, CacheListener } from '../monitoring/events.js'
+import type { CacheEventName, CacheListener } from '../monitoring/events.js'
 import { cacheEvents } from '../monitoring/events.js'
 import { parseDuration } from '../options/duration.js'
-import { resolveCallPolicy } from '../options/get-or-set-options.js'
+import { type ResolvedGetOrSetPolicy, resolveCallPolicy } from '../options/get-or-set-options.js'
 import type { ResolvedBaseOptions } from '../options/resolve-cache-options.js'
 import type { CacheEntry } from './cache-entry.js'
 import type {
@@ -14,18 +14,19 @@ import type {
   SetManyEntry,
   SetOptions,
 } from './cache-interface.js'
-import { CacheStack, isFresh } from './cache-stack.js'
-import { GetOrSetHandler } from './get-or-set/get-or-set-handler.js'
+import { CacheStack, type EntryWrite, type RemoteContext, isFresh } from './cache-stack.js'
+import { GetOrSetHandler, type SourceNote } from './get-or-set/get-or-set-handler.js'
+import type { TraceContext } from './instrumentation.js'
+import type { CacheOperation, InvalidationKind } from '../monitoring/monitor-sink.js'
 import { getOrSetMany } from './get-or-set/get-or-set-many.js'
 import { assertValidKey, assertValidPattern, assertValidTags, globToRegExp } from './key.js'
 import type { RemoteTier } from './remote-tier.js'
-import type { StatsCounters } from './stats-counters.js'
 
 /** What a concrete cache hands to the engine. */
 export interface TieredCacheParams {
   readonly options: ResolvedBaseOptions
   /** Builds the L2 tier once the engine's events and counters exist; omit for memory only. */
-  readonly remote?: (events: CacheEventEmitter, stats: StatsCounters) => RemoteTier
+  readonly remote?: (context: RemoteContext) => RemoteTier
 }
 
 /**
@@ -49,45 +50,91 @@ export class TieredCache implements CacheInterface {
   }
 
   get<T = unknown>(key: string): Promise<T | undefined> {
-    assertValidKey(key)
+    try {
+      assertValidKey(key)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const instr = this.#stack.instr
+    if (instr.channel('get') !== undefined) return this.#observe('get', key, async (note) => (await this.#read(key, note))?.value as T)
+    // The hot path: no closure, no clock read unless a monitor samples this call.
+    const startedAt = instr.startSampled()
     const local = this.#stack.readLocal(key)
-    if (local !== undefined) return Promise.resolve(local.value as T)
-    return this.#freshFromRemote(key).then((entry) => entry?.value as T | undefined)
+    if (local !== undefined) {
+      instr.end('get', 'l1', startedAt)
+      return Promise.resolve(local.value as T)
+    }
+    const remoteStart = Number.isNaN(startedAt) ? instr.start() : startedAt
+    return this.#freshFromRemote(key).then((entry) => {
+      instr.end('get', entry === undefined ? 'none' : 'l2', remoteStart)
+      return entry?.value as T | undefined
+    })
   }
 
   async set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
-    await this.setMany([{ key, value, ...options }])
+    const writes = this.#prepareWrites([{ key, value, ...options }])
+    return this.#observe('set', key, () => this.#stack.write(writes))
   }
 
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T | undefined> {
-    assertValidKey(key)
-    assertLoader(loader)
-    return this.#handler.handle(key, loader, resolveCallPolicy(options, this.#stack.options.policy))
+    let policy: ResolvedGetOrSetPolicy
+    try {
+      assertValidKey(key)
+      assertLoader(loader)
+      policy = resolveCallPolicy(options, this.#stack.options.policy)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const instr = this.#stack.instr
+    if (instr.channel('getOrSet') !== undefined) {
+      return this.#observe('getOrSet', key, (note) => this.#handler.handle(key, loader, policy, note))
+    }
+    const startedAt = instr.startSampled()
+    const note: SourceNote = {}
+    const answer = this.#handler.handle(key, loader, policy, note)
+    if (instr.monitor === undefined) return answer
+    if (note.source === 'l1') {
+      instr.end('getOrSet', 'l1', startedAt)
+      return answer
+    }
+    const slowStart = Number.isNaN(startedAt) ? instr.start() : startedAt
+    return answer.finally(() => instr.end('getOrSet', note.source ?? 'none', slowStart))
   }
 
-  getOrSetMany<T>(keys: readonly string[], loader: ManyLoader<T>, options?: GetOrSetOptions): Promise<Array<T | undefined>> {
+  async getOrSetMany<T>(keys: readonly string[], loader: ManyLoader<T>, options?: GetOrSetOptions): Promise<Array<T | undefined>> {
     keys.forEach((key) => assertValidKey(key))
     assertLoader(loader)
     const policy = resolveCallPolicy(options, this.#stack.options.policy)
-    return getOrSetMany({ stack: this.#stack, flights: this.#handler.flights, keys, loader, policy })
+    return this.#observe('getOrSetMany', undefined, () =>
+      getOrSetMany({ stack: this.#stack, flights: this.#handler.flights, keys, loader, policy }),
+    )
   }
 
   async exists(key: string): Promise<boolean> {
-    return (await this.#lookup(key)) !== undefined
+    assertValidKey(key)
+    return this.#observe('exists', key, async (note) => (await this.#read(key, note)) !== undefined)
   }
 
   async getTtl(key: string): Promise<number | undefined> {
-    const entry = await this.#lookup(key)
-    if (entry?.expiresAt === undefined) return entry && Infinity
-    return Math.max(0, entry.expiresAt - this.#stack.now())
+    assertValidKey(key)
+    return this.#observe('getTtl', key, async (note) => {
+      const entry = await this.#read(key, note)
+      if (entry?.expiresAt === undefined) return entry && Infinity
+      return Math.max(0, entry.expiresAt - this.#stack.now())
+    })
   }
 
   async delete(key: string): Promise<boolean> {
-    return (await this.deleteMany([key])) > 0
+    assertValidKey(key)
+    return this.#observe('delete', key, async () => (await this.#deleteKeys([key])) > 0)
   }
 
   async getMany<T = unknown>(keys: readonly string[]): Promise<Array<T | undefined>> {
     keys.forEach((key) => assertValidKey(key))
+    return this.#observe('getMany', undefined, () => this.#getMany<T>(keys))
+  }
+
+  async #getMany<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
     const stack = this.#stack
     const results: Array<T | undefined> = keys.map((key) => stack.readLocal(key)?.value as T | undefined)
     const missing = keys.flatMap((_key, i) => (results[i] === undefined ? [i] : []))
@@ -102,47 +149,67 @@ export class TieredCache implements CacheInterface {
   }
 
   async setMany(entries: ReadonlyArray<SetManyEntry>): Promise<void> {
+    const writes = this.#prepareWrites(entries)
+    return this.#observe('setMany', undefined, async () => {
+      if (writes.length > 0) await this.#stack.write(writes)
+    })
+  }
+
+  /** Validates every entry before any write, so a bad entry never leaves a half-applied batch. */
+  #prepareWrites(entries: ReadonlyArray<SetManyEntry>): EntryWrite[] {
     const defaults = this.#stack.options.policy
-    // Validate everything before any write, so a bad entry never leaves a half-applied batch.
-    const writes = entries.map(({ key, value, ttl, tags }) => {
+    return entries.map(({ key, value, ttl, tags }) => {
       assertValidKey(key)
       if (value === undefined) throw new UndefinedValueError(key)
       if (tags !== undefined) assertValidTags(tags)
       const shape = { ...defaults, ttlMs: ttl === undefined ? defaults.ttlMs : ttlMs(ttl), tags: tags ?? [] }
       return { key, entry: this.#stack.entry(key, value, shape) }
     })
-    if (writes.length > 0) await this.#stack.write(writes)
   }
 
   async deleteMany(keys: readonly string[]): Promise<number> {
     keys.forEach((key) => assertValidKey(key))
+    return this.#observe('deleteMany', undefined, () => this.#deleteKeys(keys))
+  }
+
+  async #deleteKeys(keys: readonly string[]): Promise<number> {
     keys.forEach((key) => this.#handler.flights.invalidate(key))
     const remote = await this.#stack.l2?.deleteMany(keys)
     let local = 0
     for (const key of keys) if (this.#stack.l1?.delete(key)) local++
-    return this.#deleted(keys, remote ?? local)
+    return this.#deleted('delete', keys, remote ?? local)
   }
 
   async getKeys(pattern: string): Promise<string[]> {
     assertValidPattern(pattern)
-    if (this.#stack.l2 !== undefined) return this.#stack.l2.keys(pattern)
-    const regex = globToRegExp(pattern)
-    return [...(this.#stack.l1?.keys() ?? [])].filter((key) => regex.test(key))
+    return this.#observe('getKeys', undefined, async () => {
+      if (this.#stack.l2 !== undefined) return this.#stack.l2.keys(pattern)
+      const regex = globToRegExp(pattern)
+      return [...(this.#stack.l1?.keys() ?? [])].filter((key) => regex.test(key))
+    })
   }
 
   async invalidatePattern(pattern: string): Promise<number> {
     assertValidPattern(pattern)
+    return this.#observe('invalidatePattern', undefined, () => this.#invalidatePattern(pattern))
+  }
+
+  async #invalidatePattern(pattern: string): Promise<number> {
     const regex = globToRegExp(pattern)
     this.#handler.flights.invalidateWhere((key) => regex.test(key))
     const remote = await this.#stack.l2?.deletePattern(pattern)
     // Stale entries kept for grace go too: an invalidated value must never come back as a fallback.
     const localKeys = [...(this.#stack.l1?.keys(true) ?? [])].filter((key) => regex.test(key))
     localKeys.forEach((key) => this.#stack.l1?.delete(key))
-    return this.#deleted(localKeys, remote ?? localKeys.length)
+    return this.#deleted('pattern', localKeys, remote ?? localKeys.length)
   }
 
   async invalidateTags(tags: readonly string[]): Promise<number> {
     assertValidTags(tags)
+    return this.#observe('invalidateTags', undefined, () => this.#invalidateTags(tags))
+  }
+
+  async #invalidateTags(tags: readonly string[]): Promise<number> {
     const remote = await this.#stack.l2?.deleteTags(tags)
     const keys = new Set<string>(remote?.keys)
     for (const tag of tags) for (const key of this.#stack.l1?.keysWithTag(tag) ?? []) keys.add(key)
@@ -151,13 +218,17 @@ export class TieredCache implements CacheInterface {
       this.#handler.flights.invalidate(key)
       if (this.#stack.l1?.delete(key)) local++
     }
-    return this.#deleted([...keys], remote?.removed ?? local)
+    return this.#deleted('tag', [...keys], remote?.removed ?? local)
   }
 
   async clear(): Promise<void> {
-    this.#handler.flights.invalidateWhere()
-    await this.#stack.l2?.deletePattern('*', true)
-    this.#stack.l1?.clear()
+    return this.#observe('clear', undefined, async () => {
+      this.#handler.flights.invalidateWhere()
+      const localCount = this.#stack.l1?.size ?? 0
+      const remote = await this.#stack.l2?.deletePattern('*', true)
+      this.#stack.l1?.clear()
+      this.#stack.instr.invalidation('clear', remote ?? localCount)
+    })
   }
 
   getStats(): CacheStats {
@@ -217,15 +288,36 @@ export class TieredCache implements CacheInterface {
     return entry !== undefined && isFresh(entry, this.#stack.now()) ? entry : undefined
   }
 
-  /** A read for `exists`/`getTtl`: same tiers, same L1 fill. */
-  #lookup(key: string): Promise<CacheEntry | undefined> {
-    assertValidKey(key)
+  /** A fresh entry from L1, else L2 (filling L1); records where it came from in `note`. */
+  async #read(key: string, note: SourceNote): Promise<CacheEntry | undefined> {
     const local = this.#stack.readLocal(key)
-    return local !== undefined ? Promise.resolve(local) : this.#freshFromRemote(key)
+    if (local !== undefined) {
+      note.source = 'l1'
+      return local
+    }
+    const entry = await this.#freshFromRemote(key)
+    note.source = entry === undefined ? 'none' : 'l2'
+    return entry
   }
 
-  #deleted(keys: readonly string[], count: number): number {
+  /**
+   * Runs an operation under the monitor's timing and its `diagnostics_channel` tracing channel.
+   * Without either it is a plain call: nothing is allocated for tracing nobody listens to.
+   */
+  #observe<T>(operation: CacheOperation, key: string | undefined, run: (note: SourceNote) => Promise<T>): Promise<T> {
+    const instr = this.#stack.instr
+    const channel = instr.channel(operation)
+    if (channel === undefined && instr.monitor === undefined) return run({})
+    const context: TraceContext = { cache: instr.name, operation, key }
+    const startedAt = instr.start()
+    const result = channel === undefined ? run(context) : channel.tracePromise(() => run(context), context)
+    if (instr.monitor === undefined) return result
+    return result.finally(() => instr.end(operation, context.source ?? 'none', startedAt))
+  }
+
+  #deleted(kind: InvalidationKind, keys: readonly string[], count: number): number {
     const { stats, events } = this.#stack
+    this.#stack.instr.invalidation(kind, count)
     stats.deletes += count
     if (events.has('cache:delete')) for (const key of keys) events.emit(cacheEvents.delete(key))
     return count

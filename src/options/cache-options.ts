@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js'
+import type { CacheMonitor } from '../core/instrumentation.js'
 import type { Serializer } from '../codecs/codec.js'
 import type { RedisStoreOptions } from '../stores/redis-store.js'
 import type { Duration } from './duration.js'
@@ -41,6 +42,14 @@ export interface BaseCacheOptions extends GetOrSetPolicy {
   clock?: Clock
   /** Randomness for `ttlJitter`, for tests. @default Math.random */
   random?: () => number
+  /** Name in metrics, traces and monitor summaries. @default the namespace */
+  name?: string
+  /**
+   * A `CachePerformanceMonitor` (shareable by many caches) that records every operation.
+   * Without one, monitoring costs nothing.
+   * @default none
+   */
+  monitor?: CacheMonitor
 }
 
 /** Options of `InMemoryCache`. */

@@ -4,6 +4,7 @@ import { jsonSerializer } from '../codecs/json-serializer.js'
 import { msgpackSerializer } from '../codecs/msgpack-serializer.js'
 import { type Clock, systemClock } from '../core/clock.js'
 import type { BreakerSettings } from '../core/circuit-breaker.js'
+import type { CacheMonitor } from '../core/instrumentation.js'
 import type { RedisStoreOptions } from '../stores/redis-store.js'
 import { DEFAULTS, type GenericRedisCacheOptions, type InMemoryCacheOptions } from './cache-options.js'
 import { describe, parseDuration } from './duration.js'
@@ -25,6 +26,9 @@ export interface ResolvedBaseOptions {
   readonly clock: Clock
   /** Source of randomness for ttl jitter, in [0, 1). */
   readonly random: () => number
+  /** Name in metrics and traces. */
+  readonly name: string
+  readonly monitor: CacheMonitor | undefined
   /** `getOrSet` defaults: ttl, grace, timeouts, eager refresh, jitter, lock. */
   readonly policy: ResolvedGetOrSetPolicy
   readonly l1: ResolvedL1Options | false
@@ -42,7 +46,7 @@ export interface ResolvedRedisCacheOptions extends ResolvedBaseOptions {
   readonly suppressL2Errors: boolean
 }
 
-const BASE_KEYS = ['namespace', 'defaultTtl', 'maxValueBytes', 'clock', 'random', ...POLICY_KEYS] as const
+const BASE_KEYS = ['namespace', 'defaultTtl', 'maxValueBytes', 'clock', 'random', 'name', 'monitor', ...POLICY_KEYS] as const
 const L1_KEYS = ['maxEntries', 'maxBytes'] as const
 const REDIS_KEYS = [
   ...BASE_KEYS,
@@ -96,8 +100,16 @@ function resolveBase(raw: InMemoryCacheOptions, issues: OptionIssue[]): Omit<Res
   const random = raw.random ?? Math.random
   if (typeof random !== 'function') issues.push({ path: 'random', message: 'expected a function returning [0, 1)' })
   const defaultTtlMs = parseDuration(raw.defaultTtl ?? DEFAULTS.defaultTtl, 'defaultTtl', issues) ?? 0
+  const name = raw.name ?? namespace
+  if (typeof name !== 'string' || name.length === 0) issues.push({ path: 'name', message: 'expected a non-empty string' })
+  const monitor = raw.monitor
+  if (monitor !== undefined && (!isRecord(monitor) || typeof monitor.attach !== 'function')) {
+    issues.push({ path: 'monitor', message: 'expected a CachePerformanceMonitor (an object with attach())' })
+  }
   return {
     namespace,
+    name,
+    monitor,
     defaultTtlMs,
     maxValueBytes: integerIn(raw.maxValueBytes ?? DEFAULTS.maxValueBytes, { path: 'maxValueBytes', min: 1 }, issues) ?? 0,
     clock,

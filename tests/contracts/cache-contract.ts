@@ -49,12 +49,16 @@ export function registerCacheContract(name: string, target: CacheContractTarget)
       expect(await cache.exists('u')).toBe(false)
     })
 
-    it('refuses empty and non-string keys with E_INVALID_KEY', async () => {
+    it('rejects (never throws synchronously) empty and non-string keys with E_INVALID_KEY', async () => {
       const cache = await make()
-      expect(() => cache.get('')).toThrow(errors.E_INVALID_KEY)
+      await expect(cache.get('')).rejects.toBeInstanceOf(errors.E_INVALID_KEY)
       await expect(cache.set('', 1)).rejects.toMatchObject({ code: 'E_INVALID_KEY' })
-      expect(() => cache.get(42 as unknown as string)).toThrow(errors.E_INVALID_KEY)
+      await expect(cache.get(42 as unknown as string)).rejects.toBeInstanceOf(errors.E_INVALID_KEY)
+      await expect(cache.getOrSet('', () => 1)).rejects.toMatchObject({ code: 'E_INVALID_KEY' })
       await expect(cache.deleteMany(['ok', ''])).rejects.toMatchObject({ code: 'E_INVALID_KEY' })
+      await expect(cache.exists('')).rejects.toMatchObject({ code: 'E_INVALID_KEY' })
+      // A .catch() chain sees it too: nothing escapes as a synchronous throw.
+      expect(await cache.get('').catch((error: { code: string }) => error.code)).toBe('E_INVALID_KEY')
     })
 
     it('refuses a bad ttl with E_INVALID_OPTIONS naming the option', async () => {

@@ -1,5 +1,6 @@
 import { FactoryError, type FactoryTimeoutError } from '../../errors.js'
 import { cacheEvents } from '../../monitoring/events.js'
+import type { AnswerSource } from '../../monitoring/monitor-sink.js'
 import type { ResolvedGetOrSetPolicy } from '../../options/get-or-set-options.js'
 import type { CacheEntry } from '../cache-entry.js'
 import type { Loader } from '../cache-interface.js'
@@ -8,6 +9,11 @@ import { DistributedLocks } from '../locks/distributed-lock.js'
 import { type Flight, SingleFlight } from '../single-flight.js'
 import { awaitLoad } from './await-load.js'
 import { EntryDraft } from './entry-draft.js'
+
+/** Where a getOrSet answer came from, filled in by the handler. */
+export interface SourceNote {
+  source?: AnswerSource
+}
 
 /** Flights of `forceFresh` calls are kept apart: they must not be answered from the cache. */
 const FORCED = '\u0000force:'
@@ -31,10 +37,12 @@ export class GetOrSetHandler {
     this.#locks = stack.l2 && new DistributedLocks(stack.l2, stack.options.clock)
   }
 
-  handle<T>(key: string, loader: Loader<T>, policy: ResolvedGetOrSetPolicy): Promise<T | undefined> {
+  /** Answers one call; `note.source` tells where the answer came from once it settles. */
+  handle<T>(key: string, loader: Loader<T>, policy: ResolvedGetOrSetPolicy, note: SourceNote): Promise<T | undefined> {
     if (!policy.forceFresh) {
       const local = this.#stack.readLocal(key)
       if (local !== undefined) {
+        note.source = 'l1'
         this.#maybeRefresh(key, local, loader, policy)
         return Promise.resolve(local.value as T)
       }
@@ -44,6 +52,9 @@ export class GetOrSetHandler {
     flight.stale ??= this.#staleInL1(key)
     // A reload already known to be slow: answer the stale value now rather than wait again.
     if (flight.backgrounded && flight.stale !== undefined) return Promise.resolve(flight.stale.value as T)
+    // The leader decides the source (L2 or the loader) only once it knows.
+    const setSource = () => (note.source = flight.source)
+    flight.promise.then(setSource, setSource)
     return awaitLoad({
       key,
       load: flight.promise,
@@ -64,6 +75,7 @@ export class GetOrSetHandler {
     }
     const lease = await this.#lock(key, policy, flight)
     if (lease !== undefined && 'value' in lease) return lease.value as T
+    flight.source = 'loader'
     try {
       return await this.#runLoader(key, loader, policy, flight)
     } finally {
@@ -130,6 +142,7 @@ export class GetOrSetHandler {
 
   #report(error: FactoryError | FactoryTimeoutError, key: string): void {
     this.#stack.stats.errors++
+    this.#stack.instr.error('loader')
     if (this.#stack.events.has('cache:error')) this.#stack.events.emit(cacheEvents.error(error, 'getOrSet', key))
   }
 }

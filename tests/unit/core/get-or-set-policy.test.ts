@@ -161,9 +161,9 @@ describe('getOrSet policy', () => {
 
   it('rejects invalid per-call policy options with every problem listed', async () => {
     const { cache: c } = cache()
-    expect(() => c.getOrSet('k', () => 1, { grace: 'soon' as never, eagerRefresh: 1.5, ttlJitter: -1, timeout: { hard: 'x' as never } })).toThrow(
-      /grace[\s\S]*timeout\.hard[\s\S]*eagerRefresh[\s\S]*ttlJitter/,
-    )
+    await expect(
+      c.getOrSet('k', () => 1, { grace: 'soon' as never, eagerRefresh: 1.5, ttlJitter: -1, timeout: { hard: 'x' as never } }),
+    ).rejects.toThrow(/grace[\s\S]*timeout\.hard[\s\S]*eagerRefresh[\s\S]*ttlJitter/)
   })
 })
 
