@@ -57,6 +57,17 @@ export interface TierStats {
 export interface CacheStats {
   /** Which backend holds the shared data. */
   backendType: 'memory' | 'redis'
+  /**
+   * Entries held by this process (its L1). Redis-wide counts of a namespace come from
+   * `strata stats`, which scans Redis.
+   */
+  totalEntries: number
+  /** Estimated bytes held by this process (its L1). */
+  memoryUsageBytes: number
+  /** Public operations per second between `getStats()` calls at least 1 s apart (the first: since creation). */
+  operationsPerSecond: number
+  /** Public operations started since creation. */
+  operations: number
   /** Reads answered from any tier. */
   hits: number
   /** Reads that found nothing in any tier. */

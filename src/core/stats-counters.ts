@@ -7,6 +7,8 @@ export class StatsCounters {
   l2Errors = 0
   l2Skipped = 0
   decodeErrors = 0
+  /** Public operations started. */
+  operations = 0
   sets = 0
   deletes = 0
   errors = 0

@@ -1,6 +1,5 @@
 import { InvalidOptionsError, type OptionIssue, UndefinedValueError } from '../errors.js'
 import type { CacheEventName, CacheListener } from '../monitoring/events.js'
-import { cacheEvents } from '../monitoring/events.js'
 import { parseDuration } from '../options/duration.js'
 import { type ResolvedGetOrSetPolicy, resolveCallPolicy } from '../options/get-or-set-options.js'
 import type { ResolvedBaseOptions } from '../options/resolve-cache-options.js'
@@ -17,7 +16,9 @@ import type {
 import { CacheStack, type EntryWrite, type RemoteContext, isFresh } from './cache-stack.js'
 import { GetOrSetHandler, type SourceNote } from './get-or-set/get-or-set-handler.js'
 import type { TraceContext } from './instrumentation.js'
-import type { CacheOperation, InvalidationKind } from '../monitoring/monitor-sink.js'
+import { StatsSnapshot } from './stats-snapshot.js'
+import { Invalidator } from './invalidator.js'
+import type { CacheOperation } from '../monitoring/monitor-sink.js'
 import { getOrSetMany } from './get-or-set/get-or-set-many.js'
 import { assertValidKey, assertValidPattern, assertValidTags, globToRegExp } from './key.js'
 import type { RemoteTier } from './remote-tier.js'
@@ -38,10 +39,14 @@ export interface TieredCacheParams {
 export class TieredCache implements CacheInterface {
   readonly #stack: CacheStack
   readonly #handler: GetOrSetHandler
+  readonly #snapshot: StatsSnapshot
+  readonly #invalidator: Invalidator
 
   constructor({ options, remote }: TieredCacheParams) {
     this.#stack = new CacheStack(options, remote)
     this.#handler = new GetOrSetHandler(this.#stack)
+    this.#snapshot = new StatsSnapshot(this.#stack)
+    this.#invalidator = new Invalidator(this.#stack, this.#handler.flights)
   }
 
   /** The namespace that prefixes and isolates this cache's keys. */
@@ -53,9 +58,10 @@ export class TieredCache implements CacheInterface {
     try {
       assertValidKey(key)
     } catch (error) {
-      return Promise.reject(error)
+      return rejection(error)
     }
     const instr = this.#stack.instr
+    this.#stack.stats.operations++
     if (instr.channel('get') !== undefined) return this.#observe('get', key, async (note) => (await this.#read(key, note))?.value as T)
     // The hot path: no closure, no clock read unless a monitor samples this call.
     const startedAt = instr.startSampled()
@@ -83,9 +89,10 @@ export class TieredCache implements CacheInterface {
       assertLoader(loader)
       policy = resolveCallPolicy(options, this.#stack.options.policy)
     } catch (error) {
-      return Promise.reject(error)
+      return rejection(error)
     }
     const instr = this.#stack.instr
+    this.#stack.stats.operations++
     if (instr.channel('getOrSet') !== undefined) {
       return this.#observe('getOrSet', key, (note) => this.#handler.handle(key, loader, policy, note))
     }
@@ -126,7 +133,7 @@ export class TieredCache implements CacheInterface {
 
   async delete(key: string): Promise<boolean> {
     assertValidKey(key)
-    return this.#observe('delete', key, async () => (await this.#deleteKeys([key])) > 0)
+    return this.#observe('delete', key, async () => (await this.#invalidator.deleteKeys([key])) > 0)
   }
 
   async getMany<T = unknown>(keys: readonly string[]): Promise<Array<T | undefined>> {
@@ -169,15 +176,7 @@ export class TieredCache implements CacheInterface {
 
   async deleteMany(keys: readonly string[]): Promise<number> {
     keys.forEach((key) => assertValidKey(key))
-    return this.#observe('deleteMany', undefined, () => this.#deleteKeys(keys))
-  }
-
-  async #deleteKeys(keys: readonly string[]): Promise<number> {
-    keys.forEach((key) => this.#handler.flights.invalidate(key))
-    const remote = await this.#stack.l2?.deleteMany(keys)
-    let local = 0
-    for (const key of keys) if (this.#stack.l1?.delete(key)) local++
-    return this.#deleted('delete', keys, remote ?? local)
+    return this.#observe('deleteMany', undefined, () => this.#invalidator.deleteKeys(keys))
   }
 
   async getKeys(pattern: string): Promise<string[]> {
@@ -191,70 +190,20 @@ export class TieredCache implements CacheInterface {
 
   async invalidatePattern(pattern: string): Promise<number> {
     assertValidPattern(pattern)
-    return this.#observe('invalidatePattern', undefined, () => this.#invalidatePattern(pattern))
-  }
-
-  async #invalidatePattern(pattern: string): Promise<number> {
-    const regex = globToRegExp(pattern)
-    this.#handler.flights.invalidateWhere((key) => regex.test(key))
-    const remote = await this.#stack.l2?.deletePattern(pattern)
-    // Stale entries kept for grace go too: an invalidated value must never come back as a fallback.
-    const localKeys = [...(this.#stack.l1?.keys(true) ?? [])].filter((key) => regex.test(key))
-    localKeys.forEach((key) => this.#stack.l1?.delete(key))
-    return this.#deleted('pattern', localKeys, remote ?? localKeys.length)
+    return this.#observe('invalidatePattern', undefined, () => this.#invalidator.pattern(pattern))
   }
 
   async invalidateTags(tags: readonly string[]): Promise<number> {
     assertValidTags(tags)
-    return this.#observe('invalidateTags', undefined, () => this.#invalidateTags(tags))
-  }
-
-  async #invalidateTags(tags: readonly string[]): Promise<number> {
-    const remote = await this.#stack.l2?.deleteTags(tags)
-    const keys = new Set<string>(remote?.keys)
-    for (const tag of tags) for (const key of this.#stack.l1?.keysWithTag(tag) ?? []) keys.add(key)
-    let local = 0
-    for (const key of keys) {
-      this.#handler.flights.invalidate(key)
-      if (this.#stack.l1?.delete(key)) local++
-    }
-    return this.#deleted('tag', [...keys], remote?.removed ?? local)
+    return this.#observe('invalidateTags', undefined, () => this.#invalidator.tags(tags))
   }
 
   async clear(): Promise<void> {
-    return this.#observe('clear', undefined, async () => {
-      this.#handler.flights.invalidateWhere()
-      const localCount = this.#stack.l1?.size ?? 0
-      const remote = await this.#stack.l2?.deletePattern('*', true)
-      this.#stack.l1?.clear()
-      this.#stack.instr.invalidation('clear', remote ?? localCount)
-    })
+    return this.#observe('clear', undefined, () => this.#invalidator.clear())
   }
 
   getStats(): CacheStats {
-    const { stats: s, l1, l2 } = this.#stack
-    const hits = s.l1Hits + s.l2Hits
-    // A request is a miss when no tier answered it: L1 misses that L2 did not fill.
-    const misses = l1 ? s.l1Misses - s.l2Hits : s.l2Misses
-    return {
-      backendType: l2 ? 'redis' : 'memory',
-      hits,
-      misses,
-      hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
-      sets: s.sets,
-      deletes: s.deletes,
-      errors: s.errors,
-      l1: l1 && { hits: s.l1Hits, misses: s.l1Misses, entries: l1.size, sizeBytes: l1.sizeBytes },
-      l2: l2 && {
-        hits: s.l2Hits,
-        misses: s.l2Misses,
-        errors: s.l2Errors,
-        skipped: s.l2Skipped,
-        decodeErrors: s.decodeErrors,
-        connected: l2.store.isReady,
-        circuit: l2.breaker.state,
-      },
-    }
+    return this.#snapshot.take()
   }
 
   on<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
@@ -306,6 +255,7 @@ export class TieredCache implements CacheInterface {
    */
   #observe<T>(operation: CacheOperation, key: string | undefined, run: (note: SourceNote) => Promise<T>): Promise<T> {
     const instr = this.#stack.instr
+    this.#stack.stats.operations++
     const channel = instr.channel(operation)
     if (channel === undefined && instr.monitor === undefined) return run({})
     const context: TraceContext = { cache: instr.name, operation, key }
@@ -315,13 +265,6 @@ export class TieredCache implements CacheInterface {
     return result.finally(() => instr.end(operation, context.source ?? 'none', startedAt))
   }
 
-  #deleted(kind: InvalidationKind, keys: readonly string[], count: number): number {
-    const { stats, events } = this.#stack
-    this.#stack.instr.invalidation(kind, count)
-    stats.deletes += count
-    if (events.has('cache:delete')) for (const key of keys) events.emit(cacheEvents.delete(key))
-    return count
-  }
 }
 
 function assertLoader(loader: unknown): void {
@@ -336,4 +279,8 @@ function ttlMs(ttl: unknown): number {
   const ms = parseDuration(ttl, 'ttl', issues)
   if (ms === undefined) throw new InvalidOptionsError(issues)
   return ms
+}
+
+function rejection<T>(error: unknown): Promise<T> {
+  return Promise.reject(error instanceof Error ? error : new Error(String(error)))
 }
