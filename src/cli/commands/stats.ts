@@ -1,0 +1,73 @@
+/**
+ * `strata stats`: connects to Redis and prints what can be read there about one namespace
+ * (key counts, estimated size) and about the server (memory, hit and miss counters).
+ */
+import type { Command } from 'commander'
+
+import { InvalidOptionsError } from '../../index.js'
+import { DEFAULTS } from '../../options/cache-options.js'
+import { CliFailure, type CliIo, type CommandContext, ExitCode, type ExitCodeValue } from '../io.js'
+import { type CliConnection, openConnection } from '../redis-connection.js'
+import { resolveTarget, type TargetFlags } from '../target.js'
+import { collectStats } from './stats-collect.js'
+import { renderStatsJson, renderStatsTable } from './stats-report.js'
+
+/** Flags of `strata stats`, as commander parses them. */
+export interface StatsFlags extends TargetFlags {
+  /** `--json`: print the report as JSON instead of a table. @default false */
+  json?: boolean | undefined
+}
+
+const NOTES = `
+Counts come from SCAN (never KEYS) over this namespace's keys in the URL's database; the size
+is an estimate from MEMORY USAGE of up to 1,000 keys. INFO figures (memory, keyspace_hits,
+keyspace_misses, clients) are server-wide, not per namespace.
+
+Exit codes: 0 done, 1 Redis unreachable or not answering within --timeout, 2 invalid options.
+
+Examples:
+  $ strata stats --namespace app
+  $ REDIS_URL=redis://:secret@cache:6379/2 strata stats --namespace app --json`
+
+/** Adds `stats` to `program`. */
+export function registerStatsCommand(program: Command, context: CommandContext): void {
+  program
+    .command('stats')
+    .description('show key counts and estimated size of a namespace, and Redis memory and hit/miss counters')
+    .option('--url <url>', 'Redis URL, redis:// or rediss:// (default: $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--namespace <ns>', 'cache namespace to inspect', DEFAULTS.namespace)
+    .option('--timeout <duration>', 'deadline of the connection and of each Redis command: 500ms, 2s, or ms', DEFAULTS.connectTimeout)
+    .option('--json', 'print JSON instead of a table')
+    .addHelpText('after', NOTES)
+    .action(async (flags: StatsFlags) => {
+      context.setExitCode(await runStats(flags, context.io))
+    })
+}
+
+/**
+ * Runs `strata stats` with parsed flags. Resolves the exit code; never calls `process.exit`.
+ * Invalid flags print the `E_INVALID_OPTIONS` message (exit 2); Redis failures print one line (exit 1).
+ */
+export async function runStats(flags: StatsFlags, io: CliIo): Promise<ExitCodeValue> {
+  let target
+  try {
+    target = resolveTarget(flags, io.env ?? process.env)
+  } catch (error) {
+    if (!(error instanceof InvalidOptionsError)) throw error
+    io.stderr(`strata stats: ${error.code}: ${error.message}\n`)
+    return ExitCode.usage
+  }
+  let connection: CliConnection | undefined
+  try {
+    connection = await openConnection(target)
+    const report = await collectStats(connection, target)
+    io.stdout(flags.json === true ? renderStatsJson(report) : renderStatsTable(report))
+    return ExitCode.ok
+  } catch (error) {
+    if (!(error instanceof CliFailure)) throw error
+    io.stderr(`strata stats: ${error.message}\n`)
+    return ExitCode.failure
+  } finally {
+    connection?.close()
+  }
+}
