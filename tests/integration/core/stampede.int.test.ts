@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { GenericRedisCache } from '../../../src/index.js'
 import { uniqueNamespace } from '../../helpers/fake-clock.js'
 import { type RedisServer, requireRedis, startRedis } from '../../helpers/redis-server.js'
 
@@ -83,6 +84,29 @@ describe.skipIf(!hasRedis)('cross-process stampede with the distributed lock', (
       expect(message.errors).toEqual([])
       expect(message.values).toHaveLength(100)
       expect(new Set(message.values)).toEqual(new Set([survivor]))
+    }
+  })
+
+  it('renews the lease of a loader that outlives it, so another instance never loads meanwhile', async () => {
+    const namespace = uniqueNamespace('renew')
+    const options = { redisUrl: server.url, namespace, l1: false as const, lock: { lease: 300, wait: '5s' } }
+    const first = new GenericRedisCache(options)
+    const second = new GenericRedisCache(options)
+    await Promise.all([first.connect(), second.connect()])
+    try {
+      let loads = 0
+      const slow = (value: string) => async () => {
+        loads++
+        await new Promise((resolve) => setTimeout(resolve, 1_200))
+        return value
+      }
+      const holder = first.getOrSet('k', slow('from-first'))
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const waiter = second.getOrSet('k', slow('from-second'))
+      expect(await Promise.all([holder, waiter])).toEqual(['from-first', 'from-first'])
+      expect(loads).toBe(1)
+    } finally {
+      await Promise.all([first.disconnect(), second.disconnect()])
     }
   })
 })
