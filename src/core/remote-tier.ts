@@ -11,7 +11,7 @@ import { escapeGlob } from './key.js'
 import type { StatsCounters } from './stats-counters.js'
 
 /** Operations bounded by the read deadline; every other one by the write deadline. */
-const READ_OPERATIONS = new Set(['get', 'getMany', 'scan', 'lockTtl'])
+const READ_OPERATIONS = new Set(['get', 'getMany', 'scan', 'lockTtl', 'info'])
 
 /** What the tier needs from the cache that owns it. */
 export interface RemoteTierParams {
@@ -192,6 +192,13 @@ export class RemoteTier {
 
   unlock(lockKey: string, token: string, channel: string): Promise<boolean> {
     return this.#call('unlock', () => this.#store.unlock(lockKey, token, { channel, message: lockKey }), false, undefined)
+  }
+
+  /** Redis `used_memory` in bytes, or `undefined` when Redis cannot be asked. */
+  async usedMemory(): Promise<number | undefined> {
+    const info = await this.#call<string | undefined>('info', () => this.#store.info('memory'), undefined, undefined)
+    const match = info === undefined ? null : /^used_memory:(\d+)/m.exec(info)
+    return match ? Number(match[1]) : undefined
   }
 
   /** Key of the lock guarding loads of `key`, and the channel its releases are announced on. */

@@ -18,7 +18,7 @@ import { GetOrSetHandler, type SourceNote } from './get-or-set/get-or-set-handle
 import type { TraceContext } from './instrumentation.js'
 import { StatsSnapshot } from './stats-snapshot.js'
 import { Invalidator } from './invalidator.js'
-import type { CacheOperation } from '../monitoring/monitor-sink.js'
+import type { CacheOperation, MonitoredCache } from '../monitoring/monitor-sink.js'
 import { getOrSetMany } from './get-or-set/get-or-set-many.js'
 import { assertValidKey, assertValidPattern, assertValidTags, globToRegExp } from './key.js'
 import type { RemoteTier } from './remote-tier.js'
@@ -47,6 +47,7 @@ export class TieredCache implements CacheInterface {
     this.#handler = new GetOrSetHandler(this.#stack)
     this.#snapshot = new StatsSnapshot(this.#stack)
     this.#invalidator = new Invalidator(this.#stack, this.#handler.flights)
+    options.monitor?.attach(monitoredView(this.#stack))
   }
 
   /** The namespace that prefixes and isolates this cache's keys. */
@@ -279,6 +280,16 @@ function ttlMs(ttl: unknown): number {
   const ms = parseDuration(ttl, 'ttl', issues)
   if (ms === undefined) throw new InvalidOptionsError(issues)
   return ms
+}
+
+/** What a monitor may read about a cache: its name, backend and memory. */
+function monitoredView(stack: CacheStack): MonitoredCache {
+  return {
+    name: stack.instr.name,
+    backendType: stack.l2 === undefined ? 'memory' : 'redis',
+    l1Usage: () => stack.l1 && { entries: stack.l1.size, sizeBytes: stack.l1.sizeBytes },
+    redisUsedMemory: async () => (stack.l2?.store.isReady ? stack.l2.usedMemory() : undefined),
+  }
 }
 
 function rejection<T>(error: unknown): Promise<T> {

@@ -195,6 +195,10 @@ export class RedisStore implements RemoteStore {
     return this.#connection.client.sMembers(setKey)
   }
 
+  async info(section: string): Promise<string> {
+    return this.#connection.client.info(section)
+  }
+
   /** SET NX PX: takes the lock when free. */
   async tryLock(key: string, token: string, leaseMs: number): Promise<boolean> {
     const reply = await this.#connection.client.set(key, token, {

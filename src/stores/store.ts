@@ -30,6 +30,8 @@ export interface RemoteStore {
   addToSet(setKey: string, members: readonly string[], ttlMs?: number): Promise<void>
   /** Members of a set key; empty when missing. */
   setMembers(setKey: string): Promise<string[]>
+  /** The raw text of `INFO <section>`. */
+  info(section: string): Promise<string>
   /** Takes a lock (SET NX PX) when it is free; resolves whether it did. */
   tryLock(key: string, token: string, leaseMs: number): Promise<boolean>
   /** Renews a lock's lease while `token` still holds it. */

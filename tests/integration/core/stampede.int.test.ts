@@ -89,7 +89,7 @@ describe.skipIf(!hasRedis)('cross-process stampede with the distributed lock', (
 
   it('renews the lease of a loader that outlives it, so another instance never loads meanwhile', async () => {
     const namespace = uniqueNamespace('renew')
-    const options = { redisUrl: server.url, namespace, l1: false as const, lock: { lease: 300, wait: '5s' } }
+    const options = { redisUrl: server.url, namespace, l1: false as const, lock: { lease: 300, wait: 5_000 } }
     const first = new GenericRedisCache(options)
     const second = new GenericRedisCache(options)
     await Promise.all([first.connect(), second.connect()])
