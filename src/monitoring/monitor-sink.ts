@@ -36,7 +36,10 @@ export type InvalidationKind = 'delete' | 'pattern' | 'tag' | 'clear'
  * `cache` is the cache's name (its `name` option, else its namespace).
  */
 export interface MonitorSink {
-  /** One public operation finished (successfully or not), taking `durationMs`. */
+  /**
+   * One public operation finished (successfully or not), taking `durationMs`. `durationMs` is
+   * `NaN` when the operation was counted but not timed (caches time one L1 answer in 128).
+   */
   operation?(cache: string, operation: CacheOperation, source: AnswerSource, durationMs: number): void
   /** One tier lookup: a hit or a miss. */
   lookup?(cache: string, tier: LookupTier, hit: boolean): void
