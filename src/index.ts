@@ -6,6 +6,8 @@ export type {
   CacheStats,
   GetOrSetOptions,
   Loader,
+  LoaderContext,
+  ManyLoader,
   SetManyEntry,
   SetOptions,
   TierStats,
@@ -26,12 +28,43 @@ export type { Serializer, Compressor } from './codecs/codec.js'
 export { msgpackSerializer } from './codecs/msgpack-serializer.js'
 export { jsonSerializer } from './codecs/json-serializer.js'
 export type { CacheEventName, CacheEvents, CacheListener, Tier } from './monitoring/events.js'
+export { CachePerformanceMonitor } from './monitoring/performance-monitor.js'
+export type { CachePerformanceMonitorOptions } from './monitoring/performance-monitor.js'
+export type {
+  CacheCountsSummary,
+  CacheMemorySummary,
+  CircuitSummary,
+  CircuitTransition,
+  CompressionSummary,
+  ErrorSummary,
+  InvalidationSummary,
+  LookupSummary,
+  OperationSummary,
+  OperationsSummary,
+  PerformanceSummary,
+  SourceSummary,
+  TierSummary,
+} from './monitoring/performance-summary.js'
+export type { LatencySummary } from './monitoring/latency-histogram.js'
+export type {
+  AnswerSource,
+  CacheOperation,
+  ErrorReason,
+  InvalidationKind,
+  LookupTier,
+  MonitoredCache,
+  MonitorSink,
+} from './monitoring/monitor-sink.js'
+export type { CacheMonitor, TraceContext } from './core/instrumentation.js'
+export type { GetOrSetPolicy, LoaderTimeouts, LockOptions } from './options/get-or-set-options.js'
 export {
   CacheError,
   CodecDecodeError,
   CodecEncodeError,
   FactoryError,
+  FactoryTimeoutError,
   InvalidKeyError,
+  LockTimeoutError,
   InvalidOptionsError,
   L2UnavailableError,
   PeerMissingError,
