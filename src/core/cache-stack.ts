@@ -54,7 +54,7 @@ export class CacheStack {
 
   constructor(options: ResolvedBaseOptions, remote?: (context: RemoteContext) => RemoteTier) {
     this.options = options
-    this.instr = new Instrumentation(options.name, options.monitor)
+    this.instr = new Instrumentation(options.name, options.monitor, this.stats)
     this.l1 = options.l1 === false ? undefined : new LocalTier(options.l1, options.clock)
     this.l2 = remote?.({ events: this.events, stats: this.stats, instr: this.instr })
   }
@@ -73,8 +73,8 @@ export class CacheStack {
       this.instr.lookup('l1', false)
       return undefined
     }
+    // Counted here only: the monitor reads L1 hits from this counter in batches.
     this.stats.l1Hits++
-    this.instr.lookup('l1', true)
     if (this.events.has('cache:hit')) this.events.emit(cacheEvents.hit(key, 'l1'))
     return entry
   }

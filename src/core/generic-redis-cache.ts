@@ -34,9 +34,4 @@ export class GenericRedisCache extends TieredCache {
   override connect(): Promise<boolean> {
     return this.#store.connect(this.#resolved.connectTimeoutMs)
   }
-
-  override async disconnect(): Promise<void> {
-    await this.#store.disconnect()
-    await super.disconnect()
-  }
 }

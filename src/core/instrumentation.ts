@@ -43,23 +43,31 @@ const CHANNELS = new Map<CacheOperation, TracingChannel<object, TraceContext>>(
   OPERATIONS.map((op) => [op, tracingChannel<object, TraceContext>(`strata-cache:${op}`)]),
 )
 
-/** With a monitor, one answer in this many from L1 is timed (the rest are only counted). */
+/** With a monitor, one answer in this many from L1 is timed, and the batch reported with it. */
 const L1_SAMPLE_EVERY = 128
 
 /**
  * Reports a cache's operations to its monitor and to `diagnostics_channel` subscribers. Both
- * cost nothing when absent: no clock read, no allocation. With a monitor, L1 answers (about
- * 100 ns each) are counted every time but timed one in 128, because two clock reads would cost
- * as much as the hit itself; every other answer is timed.
+ * cost nothing when absent: no clock read, no allocation. With a monitor, an L1 answer (about
+ * 100 ns) costs an increment: L1 hits and L1-answered `get`/`getOrSet` calls are counted here
+ * and reported in a batch with every 128th one, which is also the one timed (two clock reads
+ * per hit would cost as much as the hit). Anything else is reported (and timed) as it ends,
+ * after the batch; `flush()` reports the batch on demand, so a monitor's totals are exact
+ * whenever it is read.
  */
 export class Instrumentation {
   readonly name: string
   readonly monitor: CacheMonitor | undefined
+  readonly #stats: { l1Hits: number }
   #tick = 0
+  #reportedL1Hits = 0
+  #pendingGets = 0
+  #pendingGetOrSets = 0
 
-  constructor(name: string, monitor: CacheMonitor | undefined) {
+  constructor(name: string, monitor: CacheMonitor | undefined, stats: { l1Hits: number }) {
     this.name = name
     this.monitor = monitor
+    this.#stats = stats
   }
 
   /** The tracing channel of `operation` when someone subscribes to it, else `undefined`. */
@@ -79,13 +87,32 @@ export class Instrumentation {
     return this.monitor === undefined ? Number.NaN : performance.now()
   }
 
-  /** Reports one finished operation (`startedAt` NaN: counted, not timed). */
-  end(operation: CacheOperation, source: AnswerSource, startedAt: number): void {
-    this.monitor?.operation?.(this.name, operation, source, Number.isNaN(startedAt) ? Number.NaN : performance.now() - startedAt)
+  /** A `get` or `getOrSet` answered from L1: counted now, reported with its batch. */
+  l1Answer(operation: 'get' | 'getOrSet', startedAt: number): void {
+    if (this.monitor === undefined) return
+    if (operation === 'get') this.#pendingGets++
+    else this.#pendingGetOrSets++
+    if (!Number.isNaN(startedAt)) this.#report(operation, performance.now() - startedAt)
   }
 
+  /** Reports one finished operation (after the batch before it), timed unless `startedAt` is NaN. */
+  end(operation: CacheOperation, source: AnswerSource, startedAt: number): void {
+    const monitor = this.monitor
+    if (monitor === undefined) return
+    this.flush()
+    monitor.operation?.(this.name, operation, source, Number.isNaN(startedAt) ? Number.NaN : performance.now() - startedAt)
+  }
+
+  /** Reports what is batched: L1 hits, and `get`/`getOrSet` calls answered from L1. */
+  flush(): void {
+    this.#report(undefined, Number.NaN)
+  }
+
+  /** An L1 miss or an L2 lookup; L1 hits are batched (read from the cache's counters). */
   lookup(tier: LookupTier, hit: boolean): void {
-    this.monitor?.lookup?.(this.name, tier, hit)
+    if (this.monitor === undefined) return
+    this.flush()
+    this.monitor.lookup?.(this.name, tier, hit)
   }
 
   error(reason: ErrorReason): void {
@@ -94,5 +121,21 @@ export class Instrumentation {
 
   invalidation(kind: InvalidationKind, keysRemoved: number): void {
     this.monitor?.invalidation?.(this.name, kind, keysRemoved)
+  }
+
+  #report(timed: 'get' | 'getOrSet' | undefined, durationMs: number): void {
+    const monitor = this.monitor
+    if (monitor === undefined) return
+    const hits = this.#stats.l1Hits - this.#reportedL1Hits
+    this.#reportedL1Hits += hits
+    if (hits > 0) monitor.lookup?.(this.name, 'l1', true, hits)
+    const gets = this.#pendingGets
+    const getOrSets = this.#pendingGetOrSets
+    this.#pendingGets = 0
+    this.#pendingGetOrSets = 0
+    if (gets > 0) monitor.operation?.(this.name, 'get', 'l1', timed === 'get' ? durationMs : Number.NaN, gets)
+    if (getOrSets > 0) {
+      monitor.operation?.(this.name, 'getOrSet', 'l1', timed === 'getOrSet' ? durationMs : Number.NaN, getOrSets)
+    }
   }
 }

@@ -39,6 +39,8 @@ export class RemoteTier {
   readonly #breaker: CircuitBreaker
   readonly #prefix: string
   readonly #scanPrefix: string
+  /** Set by an intentional disconnect, whose lost connection is not an outage. */
+  #closing = false
 
   constructor({ store, options, events, stats, instr }: RemoteTierParams) {
     this.#store = store
@@ -65,9 +67,15 @@ export class RemoteTier {
       // A fresh connection is better evidence than the breaker's timer: use Redis again at once.
       // A lost one opens the breaker, so the degraded state shows in stats and events.
       if (ready) this.#breaker.recordSuccess()
-      else this.#breaker.trip()
+      else if (!this.#closing) this.#breaker.trip()
       events.emit(cacheEvents.connection(ready))
     })
+  }
+
+  /** Closes the connection on purpose: no breaker trip, no outage reported. */
+  async close(): Promise<void> {
+    this.#closing = true
+    await this.#store.disconnect()
   }
 
   get store(): RemoteStore {

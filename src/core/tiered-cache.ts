@@ -68,7 +68,7 @@ export class TieredCache implements CacheInterface {
     const startedAt = instr.startSampled()
     const local = this.#stack.readLocal(key)
     if (local !== undefined) {
-      instr.end('get', 'l1', startedAt)
+      instr.l1Answer('get', startedAt)
       return Promise.resolve(local.value as T)
     }
     const remoteStart = Number.isNaN(startedAt) ? instr.start() : startedAt
@@ -102,7 +102,7 @@ export class TieredCache implements CacheInterface {
     const answer = this.#handler.handle(key, loader, policy, note)
     if (instr.monitor === undefined) return answer
     if (note.source === 'l1') {
-      instr.end('getOrSet', 'l1', startedAt)
+      instr.l1Answer('getOrSet', startedAt)
       return answer
     }
     const slowStart = Number.isNaN(startedAt) ? instr.start() : startedAt
@@ -222,10 +222,10 @@ export class TieredCache implements CacheInterface {
     return Promise.resolve(true)
   }
 
-  /** Drops L1; a Redis-backed cache also closes its connection. */
-  disconnect(): Promise<void> {
+  /** Closes the Redis connection (if any) without reporting an outage, and drops L1. */
+  async disconnect(): Promise<void> {
+    await this.#stack.l2?.close()
     this.#stack.l1?.clear()
-    return Promise.resolve()
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -289,6 +289,7 @@ function monitoredView(stack: CacheStack): MonitoredCache {
     backendType: stack.l2 === undefined ? 'memory' : 'redis',
     l1Usage: () => stack.l1 && { entries: stack.l1.size, sizeBytes: stack.l1.sizeBytes },
     redisUsedMemory: async () => (stack.l2?.store.isReady ? stack.l2.usedMemory() : undefined),
+    flush: () => stack.instr.flush(),
   }
 }
 

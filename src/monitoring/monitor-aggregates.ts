@@ -106,26 +106,29 @@ export class MonitorAggregates implements Required<MonitorSink> {
     this.#slots = new Array<SourceAggregate | undefined>(OPERATIONS.length * SOURCE_COUNT).fill(undefined)
   }
 
-  operation(cache: string, operation: CacheOperation, source: AnswerSource, durationMs: number): void {
-    this.#rate.add()
-    this.#counters(cache).operations++
+  operation(cache: string, operation: CacheOperation, source: AnswerSource, durationMs: number, count = 1): void {
+    this.#rate.add(count)
+    this.#counters(cache).operations += count
     let slot = this.#lastSlot
     if (slot === undefined || operation !== this.#lastOperation || source !== this.#lastSource) {
       slot = this.#slot(operation, source)
     }
-    slot.count++
+    slot.count += count
     // NaN (counted, not timed) is ignored by the histogram.
     slot.latency.record(durationMs)
   }
 
-  lookup(cache: string, tier: LookupTier, hit: boolean): void {
+  lookup(cache: string, tier: LookupTier, hit: boolean, count = 1): void {
     const counters = this.#counters(cache)
     if (tier === 'l1') {
-      if (hit) counters.l1Hits++
-      else counters.l1Misses++
-    } else if (hit) counters.l2Hits++
-    else counters.l2Misses++
+      if (hit) counters.l1Hits += count
+      else counters.l1Misses += count
+    } else if (hit) counters.l2Hits += count
+    else counters.l2Misses += count
   }
+
+  /** Aggregates are filled by the monitor; nothing to bind. */
+  bind(_flush: () => void): void {}
 
   compression(_cache: string, bytesBefore: number, bytesAfter: number, durationMs: number): void {
     const c = this.#compression

@@ -37,12 +37,19 @@ export type InvalidationKind = 'delete' | 'pattern' | 'tag' | 'clear'
  */
 export interface MonitorSink {
   /**
-   * One public operation finished (successfully or not), taking `durationMs`. `durationMs` is
-   * `NaN` when the operation was counted but not timed (caches time one L1 answer in 128).
+   * `count` public operations (default 1) finished, successfully or not; `durationMs` is how long
+   * one of them took, or `NaN` when none was timed. Caches report L1 answers in batches: they
+   * count each one and time one in 128, so an L1 hit costs an increment, not a report.
    */
-  operation?(cache: string, operation: CacheOperation, source: AnswerSource, durationMs: number): void
-  /** One tier lookup: a hit or a miss. */
-  lookup?(cache: string, tier: LookupTier, hit: boolean): void
+  operation?(cache: string, operation: CacheOperation, source: AnswerSource, durationMs: number, count?: number): void
+  /** `count` tier lookups (default 1) with the same outcome: hits or misses. */
+  lookup?(cache: string, tier: LookupTier, hit: boolean, count?: number): void
+  /**
+   * Called once when the sink is added to a monitor, with a function that makes every attached
+   * cache report what it has batched. A sink that reads its totals on demand (a scrape) calls it
+   * first, so the totals are exact at that moment.
+   */
+  bind?(flush: () => void): void
   /** One value compressed: sizes in bytes and the time it took. */
   compression?(cache: string, bytesBefore: number, bytesAfter: number, durationMs: number): void
   /** Keys removed by one invalidation. */
@@ -63,4 +70,6 @@ export interface MonitoredCache {
   l1Usage(): { entries: number; sizeBytes: number } | undefined
   /** Redis `used_memory` from INFO, or `undefined` when Redis is not connected. */
   redisUsedMemory(): Promise<number | undefined>
+  /** Reports what the cache has batched (counted but not yet reported L1 answers). */
+  flush(): void
 }

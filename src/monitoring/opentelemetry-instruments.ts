@@ -5,7 +5,7 @@
 import type { Histogram, Meter, ObservableResult } from '@opentelemetry/api'
 import type { BreakerState } from '../core/circuit-breaker.js'
 import type { MonitorSink } from './monitor-sink.js'
-import { SeriesCounts } from './prometheus-series.js'
+import { ReadHooks, SeriesCounts } from './prometheus-series.js'
 import { MetricSink } from './prometheus-sink.js'
 import {
   CIRCUIT_STATE,
@@ -24,6 +24,8 @@ export interface OtelInstruments {
   readonly histograms: Readonly<Record<HistogramKey, Histogram>>
   /** Circuit state per cache, read by the `circuit.state` observable gauge. */
   readonly circuitStates: Map<string, BreakerState>
+  /** Run before a collection reads the totals. */
+  readonly readHooks: ReadHooks
   /** Unregisters every observable callback. */
   readonly close: () => void
 }
@@ -35,10 +37,12 @@ export interface OtelInstruments {
  */
 export function createInstruments(meter: Meter, prefix: string, buckets: readonly number[]): OtelInstruments {
   const closers: Array<() => void> = []
+  const readHooks = new ReadHooks()
   const counts = mapSpecs(COUNTERS, ({ otel, unit, help, labels }) => {
     const series = new SeriesCounts(labels)
     const instrument = meter.createObservableCounter(prefix + otel, { unit, description: help })
     const observe = (result: ObservableResult): void => {
+      readHooks.run()
       for (const cell of series.cells) result.observe(cell.total, cell.labels)
     }
     instrument.addCallback(observe)
@@ -54,7 +58,7 @@ export function createInstruments(meter: Meter, prefix: string, buckets: readonl
   )
   const circuitStates = new Map<string, BreakerState>()
   closers.push(observeCircuit(meter, prefix, circuitStates))
-  return { counts, histograms, circuitStates, close: () => closers.forEach((close) => close()) }
+  return { counts, histograms, circuitStates, readHooks, close: () => closers.forEach((close) => close()) }
 }
 
 /** The circuit state gauge, read from `states`; returns its unregistration. */
@@ -71,9 +75,10 @@ function observeCircuit(meter: Meter, prefix: string, states: Map<string, Breake
 }
 
 /** The sink. Attribute names and values equal the Prometheus exporter's labels. */
-export function createOtelSink({ counts, histograms, circuitStates }: OtelInstruments): MonitorSink {
+export function createOtelSink({ counts, histograms, circuitStates, readHooks }: OtelInstruments): MonitorSink {
   return new MetricSink({
     counts,
+    readHooks,
     duration: (histogram, seconds, labels) => histograms[histogram].record(seconds, labels),
     circuitState: (cache, state) => circuitStates.set(cache, state),
   })

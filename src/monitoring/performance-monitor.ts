@@ -58,9 +58,29 @@ export class CachePerformanceMonitor implements Required<MonitorSink> {
     if (sink === this) {
       throw new InvalidOptionsError([{ path: 'sink', message: 'a monitor cannot be its own sink (reports would loop)' }])
     }
-    if (!this.#sinks.includes(sink)) this.#sinks = [...this.#sinks, sink]
+    if (this.#sinks.includes(sink)) return this
+    this.#sinks = [...this.#sinks, sink]
+    try {
+      sink.bind?.(() => this.flush())
+    } catch {
+      // A sink that cannot bind still receives reports; its totals may lag by one batch.
+    }
     return this
   }
+
+  /** Makes every attached cache report what it has batched; summaries and scrapes call it first. */
+  flush(): void {
+    for (const cache of this.#caches) {
+      try {
+        cache.flush()
+      } catch {
+        // A cache that cannot flush must not break a summary.
+      }
+    }
+  }
+
+  /** Monitors are not bound: they flush their own caches. Present to satisfy `MonitorSink`. */
+  bind(_flush: () => void): void {}
 
   /** Stops forwarding to `sink`. */
   removeSink(sink: MonitorSink): this {
@@ -79,12 +99,12 @@ export class CachePerformanceMonitor implements Required<MonitorSink> {
   }
 
   /** Records one finished operation (`durationMs` NaN: counted, not timed), then forwards it. */
-  operation(cache: string, operation: CacheOperation, source: AnswerSource, durationMs: number): void {
-    this.#aggregates.operation(cache, operation, source, durationMs)
+  operation(cache: string, operation: CacheOperation, source: AnswerSource, durationMs: number, count = 1): void {
+    this.#aggregates.operation(cache, operation, source, durationMs, count)
     const sinks = this.#sinks
     for (let i = 0; i < sinks.length; i++) {
       try {
-        sinks[i]?.operation?.(cache, operation, source, durationMs)
+        sinks[i]?.operation?.(cache, operation, source, durationMs, count)
       } catch {
         // Isolated: see the class docs.
       }
@@ -92,12 +112,12 @@ export class CachePerformanceMonitor implements Required<MonitorSink> {
   }
 
   /** Records one tier lookup, then forwards it. */
-  lookup(cache: string, tier: LookupTier, hit: boolean): void {
-    this.#aggregates.lookup(cache, tier, hit)
+  lookup(cache: string, tier: LookupTier, hit: boolean, count = 1): void {
+    this.#aggregates.lookup(cache, tier, hit, count)
     const sinks = this.#sinks
     for (let i = 0; i < sinks.length; i++) {
       try {
-        sinks[i]?.lookup?.(cache, tier, hit)
+        sinks[i]?.lookup?.(cache, tier, hit, count)
       } catch {
         // Isolated: see the class docs.
       }
@@ -175,6 +195,7 @@ export class CachePerformanceMonitor implements Required<MonitorSink> {
    * whose INFO fails reports `undefined` rather than failing the summary).
    */
   async getPerformanceSummary(): Promise<PerformanceSummary> {
+    this.flush()
     const counters = this.#aggregates.summarize()
     const memory = await Promise.all([...this.#caches].map(memoryOf))
     return { ...counters, memory }

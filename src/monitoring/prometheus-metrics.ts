@@ -4,7 +4,7 @@
  */
 import type * as PromClient from 'prom-client'
 import type { MonitorSink } from './monitor-sink.js'
-import { SeriesCounts } from './prometheus-series.js'
+import { ReadHooks, SeriesCounts } from './prometheus-series.js'
 import { MetricSink } from './prometheus-sink.js'
 import {
   CIRCUIT_STATE,
@@ -28,6 +28,8 @@ export interface PrometheusMetrics {
   readonly counts: Readonly<Record<CounterKey, SeriesCounts>>
   readonly histograms: Readonly<Record<HistogramKey, PromClient.Histogram>>
   readonly circuitState: PromClient.Gauge
+  /** Run before a scrape reads the totals. */
+  readonly readHooks: ReadHooks
   /** The prom-client metrics, registered nowhere yet, with their full names. */
   readonly all: readonly { readonly name: string; readonly metric: PromClient.Metric }[]
 }
@@ -35,6 +37,7 @@ export interface PrometheusMetrics {
 /** Builds every metric with the given name prefix and duration buckets, registered nowhere yet. */
 export function buildMetrics(client: PromClientModule, prefix: string, buckets: readonly number[]): PrometheusMetrics {
   const all: { name: string; metric: PromClient.Metric }[] = []
+  const readHooks = new ReadHooks()
   const counts = mapSpecs(COUNTERS, ({ prometheus, help, labels }) => {
     const series = new SeriesCounts(labels)
     const name = prefix + prometheus
@@ -43,7 +46,10 @@ export function buildMetrics(client: PromClientModule, prefix: string, buckets: 
       help,
       labelNames: labels,
       registers: [],
-      collect: () => exportCounts(series, metric),
+      collect: () => {
+        readHooks.run()
+        exportCounts(series, metric)
+      },
     })
     all.push({ name, metric })
     return series
@@ -57,7 +63,7 @@ export function buildMetrics(client: PromClientModule, prefix: string, buckets: 
   const { prometheus, help, labels } = CIRCUIT_STATE
   const circuitState = new client.Gauge({ name: prefix + prometheus, help, labelNames: labels, registers: [] })
   all.push({ name: prefix + prometheus, metric: circuitState })
-  return { counts, histograms, circuitState, all }
+  return { counts, histograms, circuitState, all, readHooks }
 }
 
 /** Adds to `metric` what `series` gained since the last collection (zero series appear too). */
@@ -78,9 +84,10 @@ export function registerAll(metrics: PrometheusMetrics, registry: PromRegistry):
  * The sink. Counting costs a few `Map` lookups (see `SeriesCounts`); prom-client is touched only
  * by a timed operation (one histogram observation) and by a circuit change.
  */
-export function createPrometheusSink({ counts, histograms, circuitState }: PrometheusMetrics): MonitorSink {
+export function createPrometheusSink({ counts, histograms, circuitState, readHooks }: PrometheusMetrics): MonitorSink {
   return new MetricSink({
     counts,
+    readHooks,
     duration: (histogram, seconds, labels) => histograms[histogram].observe(labels, seconds),
     circuitState: (cache, state) => circuitState.set({ cache }, CIRCUIT_STATE_VALUE[state]),
   })

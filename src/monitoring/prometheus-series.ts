@@ -19,6 +19,28 @@ export interface SeriesCell {
 type Level3 = Map<string, SeriesCell>
 type Level2 = Map<string, Level3>
 
+/**
+ * Functions run before totals are read (a scrape, an SDK collection): the monitors a sink is
+ * bound to flush what their caches batch, so the totals read are exact.
+ */
+export class ReadHooks {
+  readonly #hooks: Array<() => void> = []
+
+  add(hook: () => void): void {
+    this.#hooks.push(hook)
+  }
+
+  run(): void {
+    for (const hook of this.#hooks) {
+      try {
+        hook()
+      } catch {
+        // A failing flush must not fail the scrape; the totals are then as of the last flush.
+      }
+    }
+  }
+}
+
 /** Totals for one counter with up to three labels. Label cardinality is the caller's business. */
 export class SeriesCounts {
   /** Every series, in creation order. */

@@ -12,7 +12,7 @@ import type {
   LookupTier,
   MonitorSink,
 } from './monitor-sink.js'
-import type { SeriesCounts } from './prometheus-series.js'
+import type { ReadHooks, SeriesCounts } from './prometheus-series.js'
 import type { CounterKey, HistogramKey } from './prometheus-spec.js'
 
 /** Where a `MetricSink` puts what is not a plain counter. */
@@ -23,6 +23,8 @@ export interface MetricBackend {
   duration(histogram: HistogramKey, seconds: number, labels: Readonly<Record<string, string>>): void
   /** Sets the circuit state of `cache`. */
   circuitState(cache: string, state: BreakerState): void
+  /** Run before the totals are read; `bind()` adds the monitor's flush here. */
+  readonly readHooks: ReadHooks
 }
 
 /**
@@ -41,14 +43,19 @@ export class MetricSink implements Required<MonitorSink> {
     this.#counts = backend.counts
   }
 
-  operation(cache: string, operation: CacheOperation, source: AnswerSource, durationMs: number): void {
-    this.#counts.operations.add(1, cache, operation, source)
+  /** Remembers the monitor's flush, run before each scrape or collection reads the totals. */
+  bind(flush: () => void): void {
+    this.#backend.readHooks.add(flush)
+  }
+
+  operation(cache: string, operation: CacheOperation, source: AnswerSource, durationMs: number, count = 1): void {
+    if (isCountable(count)) this.#counts.operations.add(count, cache, operation, source)
     const seconds = msToSeconds(durationMs)
     if (seconds !== undefined) this.#backend.duration('operationDuration', seconds, { cache, operation, source })
   }
 
-  lookup(cache: string, tier: LookupTier, hit: boolean): void {
-    this.#counts.requests.add(1, cache, tier, hit ? 'hit' : 'miss')
+  lookup(cache: string, tier: LookupTier, hit: boolean, count = 1): void {
+    if (isCountable(count)) this.#counts.requests.add(count, cache, tier, hit ? 'hit' : 'miss')
     if (tier === 'l2' && !this.#l2Caches.has(cache)) {
       this.#l2Caches.add(cache)
       this.#backend.circuitState(cache, 'closed')

@@ -195,6 +195,18 @@ describe.skipIf(!hasRedis)('GenericRedisCache on Redis', () => {
     }
   })
 
+  it('disconnect() is not an outage: no circuit transition, no error event', async () => {
+    const cache = await make()
+    const seen: string[] = []
+    cache.on('circuit:change', ({ to }) => seen.push(`circuit:${to}`))
+    cache.on('cache:error', ({ error }) => seen.push(error.code))
+    await cache.set('k', 1)
+    await cache.disconnect()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(seen).toEqual([])
+    expect(cache.getStats().l2?.circuit).toBe('closed')
+  })
+
   it('raises E_L2_UNAVAILABLE instead of missing when suppressL2Errors is false', async () => {
     const cache = new GenericRedisCache({
       redisUrl: 'redis://127.0.0.1:1',
