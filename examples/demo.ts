@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:net'
 import { type CacheInterface, GenericRedisCache, InMemoryCache } from '../src/index.js'
+import { runAIDemo } from './ai-demo.js'
 
 const SOURCE_DELAY_MS = 40
 const READS = 200
@@ -72,6 +73,12 @@ async function main(): Promise<void> {
   const l2 = degraded.getStats().l2
   console.log(`   L2 connected: ${l2?.connected}, calls skipped: ${l2?.skipped}, every read answered`)
   await degraded.disconnect()
+
+  // The AI response cache (examples/ai-demo.ts) on the same kind of backend.
+  const aiCache = redisUrl ? new GenericRedisCache({ redisUrl, namespace: 'strata-demo-ai', l1: { maxEntries: 1000 } }) : new InMemoryCache({ namespace: 'strata-demo-ai' })
+  await aiCache.connect()
+  await runAIDemo(aiCache)
+  await aiCache.disconnect()
 }
 
 main().catch((error: unknown) => {

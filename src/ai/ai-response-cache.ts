@@ -1,0 +1,156 @@
+import { errors } from '../errors.js'
+import type { CacheInterface } from '../index.js'
+import { AIEngine } from './ai-engine.js'
+import { type AIResponseCacheOptions, resolveAIOptions } from './ai-options.js'
+import type { AIPerformanceSummary } from './ai-stats.js'
+import { AIStreams, type StreamGenerator } from './ai-streams.js'
+import type { AIRequest, AIRequestOptions, CachedStream, GenerateControls, StreamControls } from './ai-types.js'
+import { type CacheKeyGenerator, assertName } from './cache-key-generator.js'
+
+/** State shared by an AI cache and its tenant views. */
+interface Shared {
+  readonly engine: AIEngine
+  readonly streams: AIStreams
+}
+
+/**
+ * Caches LLM responses on any `CacheInterface` (memory alone, or Redis with L1), keyed on
+ * everything that changes the answer, with per-operation TTLs, a rule that keeps failures out
+ * of the cache, one model call for concurrent identical misses, stream recording and replay,
+ * tenant isolation, and savings counters.
+ *
+ * @example
+ * const ai = new AIResponseCache(cache, { prices: { 'gpt-4o-mini': { inputPerMillion: 0.15, outputPerMillion: 0.6 } } })
+ * const summary = await ai.getOrGenerate(
+ *   { text: article, operation: 'summarize', options: { model: 'gpt-4o-mini', temperature: 0 } },
+ *   () => llm.summarize(article),
+ * )
+ */
+export class AIResponseCache {
+  /** Set only while `forTenant` builds a view, so the view shares this cache's state. */
+  static #viewOf: Shared | undefined
+  readonly #shared: Shared
+  readonly #tenant: string | undefined
+
+  constructor(cache: CacheInterface, options: AIResponseCacheOptions = {}) {
+    const view = AIResponseCache.#viewOf
+    AIResponseCache.#viewOf = undefined
+    if (view !== undefined) {
+      this.#shared = view
+      this.#tenant = options.tenant
+      return
+    }
+    if (typeof cache?.getOrSet !== 'function') {
+      throw new errors.E_INVALID_OPTIONS([{ path: 'cache', message: 'expected a CacheInterface such as new InMemoryCache()' }])
+    }
+    const resolved = resolveAIOptions(options)
+    const engine = new AIEngine(cache, resolved)
+    this.#shared = { engine, streams: new AIStreams(engine) }
+    this.#tenant = resolved.tenant
+  }
+
+  /** The tenant of this instance, if it is bound to one. */
+  get tenant(): string | undefined {
+    return this.#tenant
+  }
+
+  /** The key generator (for keys of your own, or its stats). */
+  get keyGenerator(): CacheKeyGenerator {
+    return this.#shared.engine.options.keyGenerator
+  }
+
+  /**
+   * A view bound to `tenant`: every key and tag carries the tenant, and its invalidations touch
+   * only that tenant's entries. Views share this cache's counters and in-flight calls.
+   */
+  forTenant(tenant: string): AIResponseCache {
+    assertName(tenant, 'tenant')
+    if (this.#tenant !== undefined && this.#tenant !== tenant) throw crossTenant(this.#tenant)
+    AIResponseCache.#viewOf = this.#shared
+    return new AIResponseCache(this.#shared.engine.cache, { tenant })
+  }
+
+  /**
+   * Stores `response` for this text, operation, options and question, unless `shouldCache`
+   * refuses it (or the request is sampled and its operation does not allow that). Resolves
+   * whether it was stored.
+   */
+  cacheResponse(text: string, operation: string, options: AIRequestOptions, response: unknown, question?: string): Promise<boolean> {
+    const { engine } = this.#shared
+    return engine.store(engine.prepare({ text, operation, options, question, tenant: this.#tenant }, 'store'), response)
+  }
+
+  /** The stored response for this text, operation, options and question, or `undefined`. */
+  getCachedResponse<T = unknown>(text: string, operation: string, options: AIRequestOptions, question?: string): Promise<T | undefined> {
+    const { engine } = this.#shared
+    return engine.lookup<T>(engine.prepare({ text, operation, options, question, tenant: this.#tenant }, 'lookup'))
+  }
+
+  /**
+   * The cached response, or the result of `generate`, stored when `shouldCache` accepts it.
+   * Concurrent identical misses share one `generate` call. A throw from `generate` reaches
+   * every waiting caller unchanged (not wrapped), and nothing is stored.
+   */
+  getOrGenerate<T>(request: AIRequest, generate: () => T | Promise<T>, controls: GenerateControls = {}): Promise<T> {
+    const { engine } = this.#shared
+    return engine.getOrGenerate(engine.prepare(this.#scoped(request), 'lookup'), generate, controls)
+  }
+
+  /**
+   * A stream of chunks: replayed from the cache on a hit (same chunks, same order, same
+   * boundaries), else the stream of `generate`, recorded and stored once it ends normally.
+   * A stream that throws or that every reader abandons stores nothing.
+   */
+  getOrGenerateStream<C>(request: AIRequest, generate: StreamGenerator<C>, controls: StreamControls<C> = {}): Promise<CachedStream<C>> {
+    const { engine, streams } = this.#shared
+    return streams.getOrGenerateStream(engine.prepare(this.#scoped(request), 'stream'), generate, controls)
+  }
+
+  /**
+   * Deletes the entries of `operation` through its tag (no keyspace scan). On a tenant view,
+   * or with `tenant`, only that tenant's entries; otherwise every tenant's. Resolves how many.
+   */
+  invalidateByOperation(operation: string, tenant?: string): Promise<number> {
+    assertName(operation, 'operation')
+    const scope = this.#tenantOf(tenant)
+    return this.#shared.engine.cache.invalidateTags([scope === undefined ? `ai:op:${operation}` : `ai:tenant:${scope}:op:${operation}`])
+  }
+
+  /** Deletes every entry of a tenant (this view's, or `tenant`); resolves how many. */
+  invalidateTenant(tenant?: string): Promise<number> {
+    const scope = this.#tenantOf(tenant)
+    if (scope === undefined) return Promise.reject(new errors.E_INVALID_OPTIONS([{ path: 'tenant', message: 'name the tenant to invalidate' }]))
+    return this.#shared.engine.cache.invalidateTags([`ai:tenant:${scope}`])
+  }
+
+  /**
+   * Hit ratio per operation, operation and text tier distributions, key generation time and
+   * what hits saved (model calls, tokens, cost, latency), over this cache and all its views.
+   */
+  getAIPerformanceSummary(): AIPerformanceSummary {
+    const { engine } = this.#shared
+    return engine.stats.summary(engine.options.keyGenerator.getStats())
+  }
+
+  /** Zeroes the counters of `getAIPerformanceSummary` (not the key generator's). */
+  resetAIStats(): void {
+    this.#shared.engine.stats.reset()
+  }
+
+  /** The request with this view's tenant; a view cannot act for another tenant. */
+  #scoped(request: AIRequest): AIRequest {
+    if (this.#tenant === undefined || request.tenant === this.#tenant) return request
+    if (request.tenant !== undefined) throw crossTenant(this.#tenant)
+    return { ...request, tenant: this.#tenant }
+  }
+
+  #tenantOf(tenant: string | undefined): string | undefined {
+    if (tenant !== undefined) assertName(tenant, 'tenant')
+    if (this.#tenant !== undefined && tenant !== undefined && tenant !== this.#tenant) throw crossTenant(this.#tenant)
+    return this.#tenant ?? tenant
+  }
+}
+
+function crossTenant(tenant: string): Error {
+  return new errors.E_INVALID_OPTIONS([{ path: 'tenant', message: `this view is bound to tenant "${tenant}" and cannot act for another` }])
+}
