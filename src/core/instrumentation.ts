@@ -43,7 +43,7 @@ const CHANNELS = new Map<CacheOperation, TracingChannel<object, TraceContext>>(
   OPERATIONS.map((op) => [op, tracingChannel<object, TraceContext>(`strata-cache:${op}`)]),
 )
 
-/** With a monitor, one answer in this many from L1 is timed, and the batch reported with it. */
+/** With a monitor, one answer in this many from L1 is timed, and the batch reported with it (a power of two). */
 const L1_SAMPLE_EVERY = 128
 
 /**
@@ -79,7 +79,7 @@ export class Instrumentation {
   /** Start time for an operation that may end in L1: sampled, `NaN` when not timed. */
   startSampled(): number {
     if (this.monitor === undefined) return Number.NaN
-    return ++this.#tick % L1_SAMPLE_EVERY === 0 ? performance.now() : Number.NaN
+    return (++this.#tick & (L1_SAMPLE_EVERY - 1)) === 0 ? performance.now() : Number.NaN
   }
 
   /** Start time for an operation that goes past L1; `NaN` without a monitor. */
