@@ -61,7 +61,8 @@ export class Instrumentation {
   readonly #stats: { l1Hits: number }
   #tick = 0
   #reportedL1Hits = 0
-  #pendingGets = 0
+  /** `get` calls answered from L1 and not yet reported; the monitored `get` adds to it directly. */
+  pendingGets = 0
   #pendingGetOrSets = 0
 
   constructor(name: string, monitor: CacheMonitor | undefined, stats: { l1Hits: number }) {
@@ -74,6 +75,11 @@ export class Instrumentation {
   channel(operation: CacheOperation): TracingChannel<object, TraceContext> | undefined {
     const channel = CHANNELS.get(operation)
     return channel?.hasSubscribers ? channel : undefined
+  }
+
+  /** Whether this call is the one in 128 to time (only asked with a monitor). */
+  sampleNow(): boolean {
+    return (++this.#tick & (L1_SAMPLE_EVERY - 1)) === 0
   }
 
   /** Start time for an operation that may end in L1: sampled, `NaN` when not timed. */
@@ -90,7 +96,7 @@ export class Instrumentation {
   /** A `get` or `getOrSet` answered from L1: counted now, reported with its batch. */
   l1Answer(operation: 'get' | 'getOrSet', startedAt: number): void {
     if (this.monitor === undefined) return
-    if (operation === 'get') this.#pendingGets++
+    if (operation === 'get') this.pendingGets++
     else this.#pendingGetOrSets++
     if (!Number.isNaN(startedAt)) this.#report(operation, performance.now() - startedAt)
   }
@@ -129,9 +135,9 @@ export class Instrumentation {
     const hits = this.#stats.l1Hits - this.#reportedL1Hits
     this.#reportedL1Hits += hits
     if (hits > 0) monitor.lookup?.(this.name, 'l1', true, hits)
-    const gets = this.#pendingGets
+    const gets = this.pendingGets
     const getOrSets = this.#pendingGetOrSets
-    this.#pendingGets = 0
+    this.pendingGets = 0
     this.#pendingGetOrSets = 0
     if (gets > 0) monitor.operation?.(this.name, 'get', 'l1', timed === 'get' ? durationMs : Number.NaN, gets)
     if (getOrSets > 0) {

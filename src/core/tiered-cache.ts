@@ -71,13 +71,14 @@ export class TieredCache implements CacheInterface {
   /** `get` with a monitor: L1 answers are counted (one in 128 timed), others timed. */
   #monitoredGet<T>(key: string): Promise<T | undefined> {
     const instr = this.#stack.instr
-    const startedAt = instr.startSampled()
+    const startedAt = instr.sampleNow() ? performance.now() : Number.NaN
     const local = this.#stack.readLocal(key)
     if (local !== undefined) {
-      instr.l1Answer('get', startedAt)
+      if (Number.isNaN(startedAt)) instr.pendingGets++
+      else instr.l1Answer('get', startedAt)
       return Promise.resolve(local.value as T)
     }
-    const remoteStart = Number.isNaN(startedAt) ? instr.start() : startedAt
+    const remoteStart = Number.isNaN(startedAt) ? performance.now() : startedAt
     return this.#freshFromRemote(key).then((entry) => {
       instr.end('get', entry === undefined ? 'none' : 'l2', remoteStart)
       return entry?.value as T | undefined
