@@ -44,13 +44,13 @@ const CHANNELS = new Map<CacheOperation, TracingChannel<object, TraceContext>>(
 )
 
 /** With a monitor, one answer in this many from L1 is timed, and the batch reported with it (a power of two). */
-const L1_SAMPLE_EVERY = 128
+const L1_SAMPLE_EVERY = 256
 
 /**
  * Reports a cache's operations to its monitor and to `diagnostics_channel` subscribers. Both
  * cost nothing when absent: no clock read, no allocation. With a monitor, an L1 answer (about
  * 100 ns) costs an increment: L1 hits and L1-answered `get`/`getOrSet` calls are counted here
- * and reported in a batch with every 128th one, which is also the one timed (two clock reads
+ * and reported in a batch with every 256th one, which is also the one timed (two clock reads
  * per hit would cost as much as the hit). Anything else is reported (and timed) as it ends,
  * after the batch; `flush()` reports the batch on demand, so a monitor's totals are exact
  * whenever it is read.
@@ -77,7 +77,7 @@ export class Instrumentation {
     return channel?.hasSubscribers ? channel : undefined
   }
 
-  /** Whether this call is the one in 128 to time (only asked with a monitor). */
+  /** Whether this call is the one in 256 to time (only asked with a monitor). */
   sampleNow(): boolean {
     return (++this.#tick & (L1_SAMPLE_EVERY - 1)) === 0
   }

@@ -59,28 +59,32 @@ export class TieredCache implements CacheInterface {
   get<T = unknown>(key: string): Promise<T | undefined> {
     if (!isPlainKey(key)) return this.#invalidKey(key)
     const stack = this.#stack
+    const instr = stack.instr
     stack.stats.operations++
     if (GET_TRACE.hasSubscribers) return this.#observe('get', key, async (note) => (await this.#read(key, note))?.value as T)
-    if (stack.instr.monitor !== undefined) return this.#monitoredGet(key)
-    // The hot path: one map lookup, no clock read, no closure.
+    const monitored = instr.monitor !== undefined
+    if (monitored && instr.sampleNow()) return this.#timedGet(key)
+    // The hot path, with or without a monitor: one map lookup, no clock read, no closure.
     const local = stack.readLocal(key)
-    if (local !== undefined) return Promise.resolve(local.value as T)
-    return this.#freshFromRemote(key).then((entry) => entry?.value as T | undefined)
-  }
-
-  /** `get` with a monitor: L1 answers are counted (one in 128 timed), others timed. */
-  #monitoredGet<T>(key: string): Promise<T | undefined> {
-    const instr = this.#stack.instr
-    const startedAt = instr.sampleNow() ? performance.now() : Number.NaN
-    const local = this.#stack.readLocal(key)
     if (local !== undefined) {
-      if (Number.isNaN(startedAt)) instr.pendingGets++
-      else instr.l1Answer('get', startedAt)
+      if (monitored) instr.pendingGets++
       return Promise.resolve(local.value as T)
     }
-    const remoteStart = Number.isNaN(startedAt) ? performance.now() : startedAt
+    return this.#remoteGet(key, monitored ? performance.now() : Number.NaN)
+  }
+
+  /** The one `get` in 256 that a monitor times, even when L1 answers it. */
+  #timedGet<T>(key: string): Promise<T | undefined> {
+    const startedAt = performance.now()
+    const local = this.#stack.readLocal(key)
+    if (local === undefined) return this.#remoteGet(key, startedAt)
+    this.#stack.instr.l1Answer('get', startedAt)
+    return Promise.resolve(local.value as T)
+  }
+
+  #remoteGet<T>(key: string, startedAt: number): Promise<T | undefined> {
     return this.#freshFromRemote(key).then((entry) => {
-      instr.end('get', entry === undefined ? 'none' : 'l2', remoteStart)
+      this.#stack.instr.end('get', entry === undefined ? 'none' : 'l2', startedAt)
       return entry?.value as T | undefined
     })
   }

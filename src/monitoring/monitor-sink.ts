@@ -39,7 +39,7 @@ export interface MonitorSink {
   /**
    * `count` public operations (default 1) finished, successfully or not; `durationMs` is how long
    * one of them took, or `NaN` when none was timed. Caches report L1 answers in batches: they
-   * count each one and time one in 128, so an L1 hit costs an increment, not a report.
+   * count each one and time one in 256, so an L1 hit costs an increment, not a report.
    */
   operation?(cache: string, operation: CacheOperation, source: AnswerSource, durationMs: number, count?: number): void
   /** `count` tier lookups (default 1) with the same outcome: hits or misses. */
