@@ -96,6 +96,7 @@ export class CacheKeyGenerator {
   readonly #textMemo = new Map<string, string>()
   readonly #optionsMemo = new Map<string, string>()
   readonly #keyMemo = new KeyMemo()
+  #last: LastRequest | undefined
   #generated = 0
   #timed = 0
   #timedMs = 0
@@ -172,6 +173,16 @@ export class CacheKeyGenerator {
     if (typeof text !== 'string') throw invalid('text', 'expected a string')
     if (question !== undefined && typeof question !== 'string') throw invalid('question', 'expected a string or undefined')
     const options = parts.options ?? {}
+    // A hot endpoint repeats one request: compare it with the last one before walking the memo.
+    const last = this.#last
+    if (last !== undefined && sameRequest(last, parts, options)) return last.key
+    const key = this.#buildFresh(parts, options)
+    this.#last = rememberRequest(parts, options, key)
+    return key
+  }
+
+  #buildFresh(parts: AIKeyParts, options: object): string {
+    const { text, operation, tenant, question } = parts
     const leaf = typeof options === 'object' && options !== null ? this.#keyMemo.leaf(options) : undefined
     // `parts` carries the variant fields: no allocation on the memoized path.
     const known = leaf && this.#keyMemo.findKey(leaf, text, parts)
@@ -197,6 +208,48 @@ export class CacheKeyGenerator {
     if (text.length > MEMO_TEXT_MAX) return hashText(text, this.hashAlgorithm)
     return this.#textMemo.get(text) ?? remember(this.#textMemo, text, hashText(text, this.hashAlgorithm))
   }
+}
+
+/** The last request a generator built a key for, with its flat options as [name, value] pairs. */
+interface LastRequest {
+  readonly text: string
+  readonly operation: string
+  readonly tenant: string | undefined
+  readonly question: string | undefined
+  readonly stream: boolean
+  /** Flat option pairs in the object's own order; `undefined` values are left out. */
+  readonly pairs: readonly unknown[]
+  readonly key: string
+}
+
+/** Whether `parts` asks for exactly the last key: same strings and the same flat option pairs. */
+function sameRequest(last: LastRequest, parts: AIKeyParts, options: object): boolean {
+  if (last.text !== parts.text || last.operation !== parts.operation || last.tenant !== parts.tenant) return false
+  if (last.question !== parts.question || last.stream !== (parts.stream === true)) return false
+  if (Object.getPrototypeOf(options) !== Object.prototype) return false
+  const pairs = last.pairs
+  let i = 0
+  for (const name in options) {
+    const value: unknown = (options as Record<string, unknown>)[name]
+    if (value === undefined) continue
+    if (pairs[i] !== name || pairs[i + 1] !== value || (typeof value === 'object' && value !== null)) return false
+    i += 2
+  }
+  return i === pairs.length
+}
+
+/** A `LastRequest`, or `undefined` when the options are not flat (then nothing is remembered). */
+function rememberRequest(parts: AIKeyParts, options: object, key: string): LastRequest | undefined {
+  if (Object.getPrototypeOf(options) !== Object.prototype) return undefined
+  const pairs: unknown[] = []
+  for (const name in options) {
+    const value: unknown = (options as Record<string, unknown>)[name]
+    if (value === undefined) continue
+    if (typeof value === 'object' && value !== null) return undefined
+    pairs.push(name, value)
+  }
+  const { text, operation, tenant, question } = parts
+  return { text, operation, tenant, question, stream: parts.stream === true, pairs, key }
 }
 
 /** Adds a digest to a memo, evicting the oldest entry when full (insertion order); returns it. */

@@ -214,3 +214,32 @@ describe('CacheKeyGenerator', () => {
     )
   })
 })
+
+describe('CacheKeyGenerator repeated-request shortcut', () => {
+  it('never returns the previous key for a request that differs from it in any part', () => {
+    const fresh = new CacheKeyGenerator()
+    const reference = new CacheKeyGenerator()
+    const base = { text: 't'.repeat(100), operation: 'summarize', options: { model: 'm', temperature: 0, maxTokens: 5 } }
+    const variants = [
+      base,
+      { ...base, options: { model: 'm', temperature: 0, maxTokens: 6 } },
+      { ...base, options: { model: 'm', temperature: 0 } },
+      { ...base, options: { model: 'm', temperature: 0, maxTokens: 5, top: 1 } },
+      { ...base, options: { temperature: 0, maxTokens: 5, model: 'm' } },
+      { ...base, options: { model: 'm', temperature: 0, maxTokens: 5, seed: undefined } },
+      { ...base, options: { model: 'm', temperature: 0, maxTokens: 5, tools: ['a'] } },
+      { ...base, text: 'u'.repeat(100) },
+      { ...base, operation: 'qa' },
+      { ...base, question: 'why?' },
+      { ...base, tenant: 'acme' },
+      { ...base, stream: true },
+    ]
+    // Each variant right after the base, and the base right after each variant.
+    for (const variant of variants) {
+      for (const parts of [base, variant, variant, base]) {
+        expect(fresh.keyFor(parts)).toBe(new CacheKeyGenerator().keyFor(parts))
+      }
+    }
+    expect(reference.keyFor(variants[4]!)).toBe(reference.keyFor(base))
+  })
+})
