@@ -103,7 +103,7 @@ export function strataMemory(): InMemoryCache {
 }
 
 /**
- * strata's Redis cache with its defaults (msgpack, deflate at 1 KB, 250 ms deadline). `name`
+ * strata's Redis cache with its defaults (msgpack, no compression, 250 ms / 500 ms deadlines). `name`
  * makes the namespace unique per configuration, so configurations never read each other's keys.
  */
 export async function strataRedis(
