@@ -15,6 +15,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, beforeAll } from 'vitest'
 
 /** One `redis-server` process started by {@link startRedis}. */
 export interface RedisServer {
@@ -315,4 +316,42 @@ function installExitHook(): void {
     }
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   })
+}
+
+/**
+ * One `redis-server` for the enclosing `describe` block: started in `beforeAll`, stopped in
+ * `afterAll`. The returned object stands for it, so a suite writes `server.url` or
+ * `server.kill()` as with {@link startRedis}; using it before the server started throws.
+ */
+export function useRedisServer(opts: StartRedisOptions = {}): RedisServer {
+  let current: RedisServer | undefined
+  beforeAll(async () => {
+    current = await startRedis(opts)
+  })
+  afterAll(async () => {
+    await current?.stop()
+  })
+  const started = (): RedisServer => {
+    if (current === undefined) throw new Error('the redis-server of this suite has not started yet')
+    return current
+  }
+  return {
+    get port() {
+      return started().port
+    },
+    get url() {
+      return started().url
+    },
+    get pid() {
+      return started().pid
+    },
+    get running() {
+      return started().running
+    },
+    stop: () => started().stop(),
+    kill: () => started().kill(),
+    pause: () => started().pause(),
+    resume: () => started().resume(),
+    restart: () => started().restart(),
+  }
 }

@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, describe } from 'vitest'
+import { describe } from 'vitest'
 
 import { GenericRedisCache } from '../../../src/index.js'
 import { registerAICacheContract } from '../../contracts/ai-cache-contract.js'
-import { type RedisServer, requireRedis, startRedis } from '../../helpers/redis-server.js'
+import { requireRedis, useRedisServer } from '../../helpers/redis-server.js'
 
 const hasRedis = requireRedis()
 
 describe.skipIf(!hasRedis)('AIResponseCache on GenericRedisCache against a real redis-server', () => {
-  let server: RedisServer
-  beforeAll(async () => {
-    server = await startRedis()
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
+  const server = useRedisServer()
 
   // L1 on is the production shape; L1 off makes every read decode the entry Redis returned.
   for (const l1 of [{ maxEntries: 1000 }, false] as const) {

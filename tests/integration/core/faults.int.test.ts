@@ -1,9 +1,9 @@
 import { createClient } from '@redis/client'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { GenericRedisCache } from '../../../src/core/generic-redis-cache.js'
 import { uniqueNamespace } from '../../helpers/fake-clock.js'
-import { type RedisServer, requireRedis, startRedis } from '../../helpers/redis-server.js'
+import { requireRedis, useRedisServer } from '../../helpers/redis-server.js'
 
 const hasRedis = requireRedis()
 
@@ -45,13 +45,7 @@ async function runLoad(cache: GenericRedisCache, workers: number, stop: Promise<
 }
 
 describe.skipIf(!hasRedis)('GenericRedisCache when Redis fails under load', () => {
-  let server: RedisServer
-  beforeAll(async () => {
-    server = await startRedis()
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
+  const server = useRedisServer()
 
   async function makeCache(): Promise<GenericRedisCache> {
     const cache = new GenericRedisCache({

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe } from 'vitest'
+import { describe } from 'vitest'
 import { GenericRedisCache } from '../../../src/core/generic-redis-cache.js'
 import { registerCacheContract } from '../../contracts/cache-contract.js'
-import { type RedisServer, requireRedis, startRedis } from '../../helpers/redis-server.js'
+import { requireRedis, useRedisServer } from '../../helpers/redis-server.js'
 
 const hasRedis = requireRedis()
 
 describe.skipIf(!hasRedis)('GenericRedisCache against a real redis-server', () => {
-  let server: RedisServer
-  beforeAll(async () => {
-    server = await startRedis()
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
+  const server = useRedisServer()
 
   for (const l1 of [{ maxEntries: 1000 }, false] as const) {
     registerCacheContract(`GenericRedisCache (L1 ${l1 ? 'on' : 'off'})`, {

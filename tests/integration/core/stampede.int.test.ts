@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { GenericRedisCache } from '../../../src/index.js'
 import { uniqueNamespace } from '../../helpers/fake-clock.js'
-import { type RedisServer, requireRedis, startRedis } from '../../helpers/redis-server.js'
+import { type RedisServer, requireRedis, useRedisServer } from '../../helpers/redis-server.js'
 
 const hasRedis = requireRedis()
 const WORKER = new URL('../../fixtures/stampede-worker.ts', import.meta.url).pathname
@@ -51,13 +51,7 @@ async function runStampede(server: RedisServer, options: { killLoadingWorker: bo
 }
 
 describe.skipIf(!hasRedis)('cross-process stampede with the distributed lock', () => {
-  let server: RedisServer
-  beforeAll(async () => {
-    server = await startRedis()
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
+  const server = useRedisServer()
 
   it('4 processes x 100 concurrent getOrSet on a cold key run the 200 ms loader exactly once', async () => {
     const messages = await runStampede(server, { killLoadingWorker: false })
