@@ -45,7 +45,7 @@ export interface SetManyEntry<T = unknown> extends SetOptions {
  * Loads a value on a miss. Resolving `undefined` means "nothing to cache": the caller gets
  * `undefined` and nothing is stored (resolve `null` to cache a negative result).
  */
-export type Loader<T> = (context: LoaderContext<T>) => T | undefined | Promise<T | undefined>
+export type Loader<T> = (context: LoaderContext<NoInfer<T>>) => T | undefined | Promise<T | undefined>
 
 /** Counters of one tier. */
 export interface TierStats {
