@@ -3,27 +3,18 @@ import { createClient } from '@redis/client'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StatsReport } from '../../../src/cli/commands/stats-report.js'
-import type { CliIo } from '../../../src/cli/io.js'
 import { run } from '../../../src/cli/main.js'
 import { GenericRedisCache } from '../../../src/index.js'
 import { uniqueNamespace } from '../../helpers/fake-clock.js'
 import { type RedisServer, requireRedis, startRedis } from '../../helpers/redis-server.js'
+import { captureIo } from '../../helpers/cli-io.js'
 
 const hasRedis = requireRedis()
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 /** Allowed overrun of --timeout: timer granularity and a loaded CI machine, far below a hang. */
 const SLACK_MS = 400
 
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    env: {},
-    stdout: (text: string) => void (io.out += text),
-    stderr: (text: string) => void (io.err += text),
-  }
-  return io
-}
+const capture = captureIo
 
 async function statsJson(url: string, namespace: string): Promise<StatsReport> {
   const io = capture()

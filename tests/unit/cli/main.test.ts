@@ -1,19 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { run } from '../../../src/cli/main.js'
-import type { CliIo } from '../../../src/cli/io.js'
+import { captureIo } from '../../helpers/cli-io.js'
 
-/** Captures output; `env` is empty so no developer's REDIS_URL leaks into the test. */
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    env: {},
-    stdout: (text: string) => void (io.out += text),
-    stderr: (text: string) => void (io.err += text),
-  }
-  return io
-}
+const capture = captureIo
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
 

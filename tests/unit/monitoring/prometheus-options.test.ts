@@ -1,14 +1,12 @@
-import { type Server, createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import * as promClient from 'prom-client'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { errors } from '../../../src/errors.js'
 import {
   DEFAULT_DURATION_BUCKETS,
   type PromRegistry,
-  type PrometheusExporter,
   createPrometheusExporter,
 } from '../../../src/monitoring/prometheus.js'
+import { serveMetrics } from '../../helpers/metrics-server.js'
 
 /** Value of one series (exact label set) read through prom-client's JSON view of a registry. */
 async function read(registry: PromRegistry, name: string, labels: Record<string, string>): Promise<number | undefined> {
@@ -27,17 +25,7 @@ function metricName(value: object): string | undefined {
   return (value as { metricName?: string }).metricName
 }
 
-const servers: Server[] = []
-afterEach(async () => {
-  for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve))
-})
-
-async function serve(exporter: PrometheusExporter): Promise<string> {
-  const server = createServer(exporter.handler)
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`
-}
+const serve = serveMetrics
 
 describe('Prometheus exporter HTTP handler', () => {
   it('answers with the registry content type, no body on HEAD and 405 on POST', async () => {

@@ -1,5 +1,3 @@
-import { type Server, createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import {
   AggregationTemporality,
   DataPointType,
@@ -9,10 +7,11 @@ import {
   PeriodicExportingMetricReader,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { MonitorSink } from '../../../src/monitoring/monitor-sink.js'
 import { createOpenTelemetryExporter } from '../../../src/monitoring/opentelemetry.js'
-import { type PrometheusExporter, createPrometheusExporter } from '../../../src/monitoring/prometheus.js'
+import { createPrometheusExporter } from '../../../src/monitoring/prometheus.js'
+import { serveMetrics } from '../../helpers/metrics-server.js'
 
 /** One sample line of the Prometheus text format. */
 interface Sample {
@@ -173,18 +172,7 @@ const EXPECTED: Expectation[] = [
   ['strata_cache_ai_key_generation_duration_seconds_bucket', { cache: 'ai', le: '0.0001' }, 3],
 ]
 
-const servers: Server[] = []
-afterEach(async () => {
-  for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve))
-})
-
-/** Serves the exporter's handler on a free local port; returns its base URL. */
-async function serve(exporter: PrometheusExporter): Promise<string> {
-  const server = createServer(exporter.handler)
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`
-}
+const serve = serveMetrics
 
 async function scrape(url: string): Promise<Sample[]> {
   const response = await fetch(url)
