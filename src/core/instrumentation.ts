@@ -43,6 +43,11 @@ const CHANNELS = new Map<CacheOperation, TracingChannel<object, TraceContext>>(
   OPERATIONS.map((op) => [op, tracingChannel<object, TraceContext>(`strata-cache:${op}`)]),
 )
 
+/** The tracing channel `strata-cache:<operation>`. */
+export function traceChannel(operation: CacheOperation): TracingChannel<object, TraceContext> {
+  return CHANNELS.get(operation) as TracingChannel<object, TraceContext>
+}
+
 /** With a monitor, one answer in this many from L1 is timed, and the batch reported with it (a power of two). */
 const L1_SAMPLE_EVERY = 256
 

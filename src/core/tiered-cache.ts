@@ -1,4 +1,3 @@
-import { tracingChannel } from 'node:diagnostics_channel'
 import { InvalidOptionsError, type OptionIssue, UndefinedValueError } from '../errors.js'
 import type { CacheEventName, CacheListener } from '../monitoring/events.js'
 import { parseDuration } from '../options/duration.js'
@@ -16,7 +15,7 @@ import type {
 } from './cache-interface.js'
 import { CacheStack, type EntryWrite, type RemoteContext, isFresh } from './cache-stack.js'
 import { GetOrSetHandler, type SourceNote } from './get-or-set/get-or-set-handler.js'
-import type { TraceContext } from './instrumentation.js'
+import { type TraceContext, traceChannel } from './instrumentation.js'
 import { StatsSnapshot } from './stats-snapshot.js'
 import { Invalidator } from './invalidator.js'
 import type { CacheOperation, MonitoredCache } from '../monitoring/monitor-sink.js'
@@ -117,10 +116,10 @@ export class TieredCache implements CacheInterface {
     if (instr.channel('getOrSet') !== undefined) {
       return this.#observe('getOrSet', key, (note) => this.#handler.handle(key, loader, policy, note))
     }
+    if (instr.monitor === undefined) return this.#handler.handle(key, loader, policy)
     const startedAt = instr.startSampled()
     const note: SourceNote = {}
     const answer = this.#handler.handle(key, loader, policy, note)
-    if (instr.monitor === undefined) return answer
     if (note.source === 'l1') {
       instr.l1Answer('getOrSet', startedAt)
       return answer
@@ -314,7 +313,7 @@ function monitoredView(stack: CacheStack): MonitoredCache {
 }
 
 /** The tracing channel of `get`, checked on every call (cheaper than a lookup by name). */
-const GET_TRACE = tracingChannel('strata-cache:get')
+const GET_TRACE = traceChannel('get')
 
 /** The common valid key, checked inline on the hot path; anything else goes to full validation. */
 function isPlainKey(key: unknown): key is string {

@@ -37,12 +37,12 @@ export class GetOrSetHandler {
     this.#locks = stack.l2 && new DistributedLocks(stack.l2, stack.options.clock)
   }
 
-  /** Answers one call; `note.source` tells where the answer came from once it settles. */
-  handle<T>(key: string, loader: Loader<T>, policy: ResolvedGetOrSetPolicy, note: SourceNote): Promise<T | undefined> {
+  /** Answers one call; when given, `note.source` tells where the answer came from once it settles. */
+  handle<T>(key: string, loader: Loader<T>, policy: ResolvedGetOrSetPolicy, note?: SourceNote): Promise<T | undefined> {
     if (!policy.forceFresh) {
       const local = this.#stack.readLocal(key)
       if (local !== undefined) {
-        note.source = 'l1'
+        if (note) note.source = 'l1'
         this.#maybeRefresh(key, local, loader, policy)
         return Promise.resolve(local.value as T)
       }
@@ -52,9 +52,11 @@ export class GetOrSetHandler {
     flight.stale ??= this.#staleInL1(key)
     // A reload already known to be slow: answer the stale value now rather than wait again.
     if (flight.backgrounded && flight.stale !== undefined) return Promise.resolve(flight.stale.value as T)
-    // The leader decides the source (L2 or the loader) only once it knows.
-    const setSource = () => (note.source = flight.source)
-    flight.promise.then(setSource, setSource)
+    if (note) {
+      // The leader decides the source (L2 or the loader) only once it knows.
+      const setSource = () => (note.source = flight.source)
+      flight.promise.then(setSource, setSource)
+    }
     return awaitLoad({
       key,
       load: flight.promise,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CachePerformanceMonitor, InMemoryCache } from '../../../src/index.js'
+import { FakeClock } from '../../helpers/fake-clock.js'
 
 describe('a cache reporting to CachePerformanceMonitor', () => {
   it('reports exact counts even though L1 answers are batched', async () => {
@@ -34,14 +35,19 @@ describe('a cache reporting to CachePerformanceMonitor', () => {
     ])
   })
 
-  it('costs nothing without a monitor: stats still count every operation', async () => {
-    const cache = new InMemoryCache()
+  it('keeps the standard stats without a monitor, with operations per second between reads', async () => {
+    const clock = new FakeClock()
+    const cache = new InMemoryCache({ clock })
     await cache.set('k', 1)
-    for (let i = 0; i < 10; i++) await cache.get('k')
-    const stats = cache.getStats()
-    expect(stats.operations).toBe(11)
-    expect(stats.totalEntries).toBe(1)
-    expect(stats.memoryUsageBytes).toBeGreaterThan(0)
-    expect(stats.operationsPerSecond).toBeGreaterThanOrEqual(0)
+    for (let i = 0; i < 9; i++) await cache.get('k')
+    clock.advance(500)
+    expect(cache.getStats().operationsPerSecond).toBe(20)
+    clock.advance(500)
+    const first = cache.getStats()
+    expect(first).toMatchObject({ operations: 10, operationsPerSecond: 10, totalEntries: 1, hitRatio: 1 })
+    expect(first.memoryUsageBytes).toBeGreaterThan(0)
+    for (let i = 0; i < 30; i++) await cache.get('k')
+    clock.advance(2_000)
+    expect(cache.getStats().operationsPerSecond).toBe(15)
   })
 })
