@@ -13,7 +13,7 @@ export type {
   TierStats,
 } from './core/cache-interface.js'
 export type { BreakerState } from './core/circuit-breaker.js'
-export type { Clock } from './core/clock.js'
+export type { Clock } from './shared/clock.js'
 export type {
   BaseCacheOptions,
   CircuitBreakerOptions,
@@ -22,7 +22,7 @@ export type {
   InMemoryCacheOptions,
   L1Options,
 } from './options/cache-options.js'
-export type { Duration } from './options/duration.js'
+export type { Duration } from './shared/duration.js'
 export type { RedisStoreOptions } from './stores/redis-store.js'
 export type { Serializer, Compressor } from './codecs/codec.js'
 export { msgpackSerializer } from './codecs/msgpack-serializer.js'
@@ -55,7 +55,8 @@ export type {
   MonitoredCache,
   MonitorSink,
 } from './monitoring/monitor-sink.js'
-export type { CacheMonitor, TraceContext } from './core/instrumentation.js'
+export type { TraceContext } from './core/instrumentation.js'
+export type { CacheMonitor } from './monitoring/monitor-sink.js'
 export type { GetOrSetPolicy, LoaderTimeouts, LockOptions } from './options/get-or-set-options.js'
 export {
   CacheError,

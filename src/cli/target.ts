@@ -7,7 +7,7 @@ import { RedisClient } from '@redis/client'
 
 import { InvalidOptionsError, type OptionIssue } from '../index.js'
 import { DEFAULTS } from '../options/cache-options.js'
-import type { Duration } from '../options/duration.js'
+import type { Duration } from '../shared/duration.js'
 import { resolveRedisCacheOptions } from '../options/resolve-cache-options.js'
 import { redactUrl } from './format.js'
 

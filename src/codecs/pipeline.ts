@@ -1,4 +1,4 @@
-import type { CacheEntry } from '../core/cache-entry.js'
+import type { CacheEntry } from '../shared/cache-entry.js'
 import {
   CodecDecodeError,
   CodecEncodeError,

@@ -1,5 +1,5 @@
 import type { CacheEventName, CacheListener } from '../monitoring/events.js'
-import type { Duration } from '../options/duration.js'
+import type { Duration } from '../shared/duration.js'
 import type { GetOrSetPolicy } from '../options/get-or-set-options.js'
 import type { BreakerState } from './circuit-breaker.js'
 

@@ -1,7 +1,8 @@
-import type { Clock } from './clock.js'
+import type { Clock } from '../shared/clock.js'
 
-/** `closed`: L2 is used. `open`: L2 is skipped. `half-open`: one probe call is let through. */
-export type BreakerState = 'closed' | 'open' | 'half-open'
+import type { BreakerState } from '../shared/breaker-state.js'
+
+export type { BreakerState }
 
 /** Settings of the L2 circuit breaker. */
 export interface BreakerSettings {

@@ -5,14 +5,9 @@ import type {
   ErrorReason,
   InvalidationKind,
   LookupTier,
-  MonitoredCache,
-  MonitorSink,
+  CacheMonitor,
 } from '../monitoring/monitor-sink.js'
 
-/** A monitor a cache reports to: a `MonitorSink` that also learns which caches exist. */
-export interface CacheMonitor extends MonitorSink {
-  attach(cache: MonitoredCache): void
-}
 
 /**
  * What a `diagnostics_channel` subscriber receives for one operation, on the tracing channel

@@ -1,7 +1,7 @@
 import { cacheEvents } from '../monitoring/events.js'
 import type { InvalidationKind } from '../monitoring/monitor-sink.js'
 import type { CacheStack } from './cache-stack.js'
-import { globToRegExp } from './key.js'
+import { globToRegExp } from '../shared/key.js'
 import type { SingleFlight } from './single-flight.js'
 
 /**

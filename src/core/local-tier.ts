@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type { ResolvedL1Options } from '../options/resolve-cache-options.js'
-import type { CacheEntry } from './cache-entry.js'
-import { type Clock, systemClock } from './clock.js'
+import type { CacheEntry } from '../shared/cache-entry.js'
+import { type Clock, systemClock } from '../shared/clock.js'
 import { estimateSize } from './size-estimate.js'
 
 /**

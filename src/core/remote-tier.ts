@@ -3,11 +3,11 @@ import { CacheError, CodecDecodeError, L2UnavailableError } from '../errors.js'
 import { type CacheEventEmitter, cacheEvents } from '../monitoring/events.js'
 import type { ResolvedRedisCacheOptions } from '../options/resolve-cache-options.js'
 import type { RemoteStore, StoreEntry } from '../stores/store.js'
-import type { CacheEntry } from './cache-entry.js'
+import type { CacheEntry } from '../shared/cache-entry.js'
 import { CircuitBreaker } from './circuit-breaker.js'
 import { DeadlineExceeded, withDeadline } from './deadline.js'
 import type { Instrumentation } from './instrumentation.js'
-import { escapeGlob } from './key.js'
+import { escapeGlob } from '../shared/key.js'
 import type { StatsCounters } from './stats-counters.js'
 
 /** Operations bounded by the read deadline; every other one by the write deadline. */

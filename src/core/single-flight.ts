@@ -1,4 +1,4 @@
-import type { CacheEntry } from './cache-entry.js'
+import type { CacheEntry } from '../shared/cache-entry.js'
 
 /** One load in progress for a key, shared by every caller that asks meanwhile. */
 export interface Flight<T> {

@@ -1,9 +1,9 @@
 import { InvalidOptionsError, type OptionIssue, UndefinedValueError } from '../errors.js'
 import type { CacheEventName, CacheListener } from '../monitoring/events.js'
-import { parseDuration } from '../options/duration.js'
+import { parseDuration } from '../shared/duration.js'
 import { type ResolvedGetOrSetPolicy, resolveCallPolicy } from '../options/get-or-set-options.js'
 import type { ResolvedBaseOptions } from '../options/resolve-cache-options.js'
-import type { CacheEntry } from './cache-entry.js'
+import type { CacheEntry } from '../shared/cache-entry.js'
 import type {
   CacheInterface,
   CacheStats,
@@ -20,7 +20,7 @@ import { StatsSnapshot } from './stats-snapshot.js'
 import { Invalidator } from './invalidator.js'
 import type { CacheOperation, MonitoredCache } from '../monitoring/monitor-sink.js'
 import { getOrSetMany } from './get-or-set/get-or-set-many.js'
-import { MAX_KEY_LENGTH, assertValidKey, assertValidPattern, assertValidTags, globToRegExp } from './key.js'
+import { MAX_KEY_LENGTH, assertValidKey, assertValidPattern, assertValidTags, globToRegExp } from '../shared/key.js'
 import type { RemoteTier } from './remote-tier.js'
 
 /** What a concrete cache hands to the engine. */

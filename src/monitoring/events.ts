@@ -1,5 +1,5 @@
 import type { CacheError } from '../errors.js'
-import type { BreakerState } from '../core/circuit-breaker.js'
+import type { BreakerState } from '../shared/breaker-state.js'
 
 /** Tier a value came from. */
 export type Tier = 'l1' | 'l2'

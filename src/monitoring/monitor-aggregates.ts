@@ -1,4 +1,4 @@
-import type { BreakerState } from '../core/circuit-breaker.js'
+import type { BreakerState } from '../shared/breaker-state.js'
 import { LatencyHistogram } from './latency-histogram.js'
 import type {
   AnswerSource,

@@ -1,4 +1,4 @@
-import type { BreakerState } from '../core/circuit-breaker.js'
+import type { BreakerState } from '../shared/breaker-state.js'
 
 /** Public operations a cache reports. */
 export type CacheOperation =
@@ -72,4 +72,9 @@ export interface MonitoredCache {
   redisUsedMemory(): Promise<number | undefined>
   /** Reports what the cache has batched (counted but not yet reported L1 answers). */
   flush(): void
+}
+
+/** A monitor a cache reports to: a `MonitorSink` that also learns which caches exist. */
+export interface CacheMonitor extends MonitorSink {
+  attach(cache: MonitoredCache): void
 }

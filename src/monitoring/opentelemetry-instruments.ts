@@ -3,7 +3,7 @@
  * The meter is passed in (see `opentelemetry.ts`); this module only imports types of the peer.
  */
 import type { Histogram, Meter, ObservableResult } from '@opentelemetry/api'
-import type { BreakerState } from '../core/circuit-breaker.js'
+import type { BreakerState } from '../shared/breaker-state.js'
 import type { MonitorSink } from './monitor-sink.js'
 import { ReadHooks, SeriesCounts } from './prometheus-series.js'
 import { MetricSink } from './prometheus-sink.js'

@@ -1,7 +1,7 @@
-import type { BreakerState } from '../core/circuit-breaker.js'
+import type { BreakerState } from '../shared/breaker-state.js'
 import { InvalidOptionsError, type OptionIssue } from '../errors.js'
-import { describe } from '../options/duration.js'
-import { integerIn, isRecord, rejectUnknownKeys } from '../options/validate.js'
+import { describe } from '../shared/duration.js'
+import { integerIn, isRecord, rejectUnknownKeys } from '../shared/validate.js'
 import { MonitorAggregates } from './monitor-aggregates.js'
 import type {
   AnswerSource,

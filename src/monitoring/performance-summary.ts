@@ -1,4 +1,4 @@
-import type { BreakerState } from '../core/circuit-breaker.js'
+import type { BreakerState } from '../shared/breaker-state.js'
 import type { LatencySummary } from './latency-histogram.js'
 import type { AnswerSource, CacheOperation, ErrorReason, InvalidationKind } from './monitor-sink.js'
 

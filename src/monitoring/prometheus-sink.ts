@@ -3,7 +3,7 @@
  * (`SeriesCounts`, cheap on the hot path), duration observations and circuit state changes; a
  * `MetricBackend` says where the durations and states go (prom-client or an OpenTelemetry meter).
  */
-import type { BreakerState } from '../core/circuit-breaker.js'
+import type { BreakerState } from '../shared/breaker-state.js'
 import type {
   AnswerSource,
   CacheOperation,

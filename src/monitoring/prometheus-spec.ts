@@ -4,7 +4,7 @@
  * OpenTelemetry names are chosen so that the OpenTelemetry Prometheus exporter derives the
  * Prometheus names from them (dots to `_`, `_seconds` for unit `s`, `_total` for counters).
  */
-import type { BreakerState } from '../core/circuit-breaker.js'
+import type { BreakerState } from '../shared/breaker-state.js'
 
 /** Value of the circuit state gauge: 0 closed, 1 half-open, 2 open (higher is worse). */
 export const CIRCUIT_STATE_VALUE: Readonly<Record<BreakerState, number>> = Object.freeze({

@@ -1,8 +1,8 @@
-import type { Clock } from '../core/clock.js'
-import type { CacheMonitor } from '../core/instrumentation.js'
+import type { Clock } from '../shared/clock.js'
+import type { CacheMonitor } from '../monitoring/monitor-sink.js'
 import type { Serializer } from '../codecs/codec.js'
 import type { RedisStoreOptions } from '../stores/redis-store.js'
-import type { Duration } from './duration.js'
+import type { Duration } from '../shared/duration.js'
 import type { GetOrSetPolicy } from './get-or-set-options.js'
 
 /** Bounds of the in-process L1 tier. With neither field set, `maxEntries` defaults to 10,000. */

@@ -1,7 +1,7 @@
 import { InvalidOptionsError, type OptionIssue } from '../errors.js'
-import { assertValidTags } from '../core/key.js'
-import { type Duration, parseDuration } from './duration.js'
-import { booleanOption, isRecord, rejectUnknownKeys } from './validate.js'
+import { assertValidTags } from '../shared/key.js'
+import { type Duration, parseDuration } from '../shared/duration.js'
+import { booleanOption, isRecord, rejectUnknownKeys } from '../shared/validate.js'
 
 /** Loader deadlines of `getOrSet`. */
 export interface LoaderTimeouts {

@@ -2,14 +2,14 @@ import { InvalidOptionsError, type OptionIssue } from '../errors.js'
 import type { Serializer } from '../codecs/codec.js'
 import { jsonSerializer } from '../codecs/json-serializer.js'
 import { msgpackSerializer } from '../codecs/msgpack-serializer.js'
-import { type Clock, systemClock } from '../core/clock.js'
+import { type Clock, systemClock } from '../shared/clock.js'
 import type { BreakerSettings } from '../core/circuit-breaker.js'
-import type { CacheMonitor } from '../core/instrumentation.js'
+import type { CacheMonitor } from '../monitoring/monitor-sink.js'
 import type { RedisStoreOptions } from '../stores/redis-store.js'
 import { DEFAULTS, type GenericRedisCacheOptions, type InMemoryCacheOptions } from './cache-options.js'
-import { describe, parseDuration } from './duration.js'
+import { describe, parseDuration } from '../shared/duration.js'
 import { POLICY_KEYS, type ResolvedGetOrSetPolicy, basePolicy, resolvePolicy } from './get-or-set-options.js'
-import { booleanOption, integerIn, isRecord, rejectUnknownKeys } from './validate.js'
+import { booleanOption, integerIn, isRecord, rejectUnknownKeys } from '../shared/validate.js'
 
 /** L1 bounds after validation. */
 export interface ResolvedL1Options {

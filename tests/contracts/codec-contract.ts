@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { type EnvelopeHeader, writeEnvelope } from '../../src/codecs/envelope.js'
 import { msgpackSerializer } from '../../src/codecs/msgpack-serializer.js'
 import type { CodecPipeline } from '../../src/codecs/pipeline.js'
-import type { CacheEntry } from '../../src/core/cache-entry.js'
+import type { CacheEntry } from '../../src/shared/cache-entry.js'
 import { CodecDecodeError, ValueTooLargeError } from '../../src/errors.js'
 
 /** What the pipeline under test promises beyond JSON. */

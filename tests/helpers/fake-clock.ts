@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/core/clock.js'
+import type { Clock } from '../../src/shared/clock.js'
 
 /** A clock that moves only when told to. Starts at the real time so Redis TTLs stay sensible. */
 export class FakeClock implements Clock {

@@ -1,5 +1,5 @@
 import { FactoryError, FactoryTimeoutError } from '../../errors.js'
-import type { CacheEntry } from '../cache-entry.js'
+import type { CacheEntry } from '../../shared/cache-entry.js'
 
 /** One caller's view of a shared load. */
 export interface AwaitLoadParams<T> {

@@ -1,10 +1,10 @@
 import { InvalidOptionsError, type OptionIssue } from '../../errors.js'
-import type { Duration } from '../../options/duration.js'
-import { parseDuration } from '../../options/duration.js'
+import type { Duration } from '../../shared/duration.js'
+import { parseDuration } from '../../shared/duration.js'
 import type { ResolvedGetOrSetPolicy } from '../../options/get-or-set-options.js'
 import type { LoaderContext } from '../cache-interface.js'
 import type { EntryShape } from '../cache-stack.js'
-import { assertValidTags } from '../key.js'
+import { assertValidTags } from '../../shared/key.js'
 
 /**
  * The loader's view of the entry it is producing. Starts from the call's policy; the loader may

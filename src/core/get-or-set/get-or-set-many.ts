@@ -1,6 +1,6 @@
 import { FactoryError, InvalidOptionsError } from '../../errors.js'
 import type { ResolvedGetOrSetPolicy } from '../../options/get-or-set-options.js'
-import type { CacheEntry } from '../cache-entry.js'
+import type { CacheEntry } from '../../shared/cache-entry.js'
 import type { ManyLoader } from '../cache-interface.js'
 import { type CacheStack, type EntryWrite, isFresh } from '../cache-stack.js'
 import type { Flight, SingleFlight } from '../single-flight.js'

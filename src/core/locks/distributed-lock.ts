@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { LockTimeoutError } from '../../errors.js'
-import type { Clock } from '../clock.js'
+import type { Clock } from '../../shared/clock.js'
 import type { RemoteTier } from '../remote-tier.js'
 
 /** Lease and wait of a lock, in ms. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { KeyTally, classifyKey, escapeGlob, hitRatio, namespaceMatch } from '../../../src/cli/commands/stats-collect.js'
-import { globToRegExp } from '../../../src/core/key.js'
+import { globToRegExp } from '../../../src/shared/key.js'
 
 describe('namespaceMatch', () => {
   it('matches entries and internal keys of the namespace, and nothing of a longer namespace', () => {

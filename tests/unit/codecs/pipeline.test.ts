@@ -8,7 +8,7 @@ import { jsonSerializer } from '../../../src/codecs/json-serializer.js'
 import { msgpackSerializer } from '../../../src/codecs/msgpack-serializer.js'
 import { CodecPipeline } from '../../../src/codecs/pipeline.js'
 import type { CodecPipelineOptions } from '../../../src/codecs/pipeline-options.js'
-import type { CacheEntry } from '../../../src/core/cache-entry.js'
+import type { CacheEntry } from '../../../src/shared/cache-entry.js'
 import {
   CodecDecodeError,
   CodecEncodeError,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { escapeGlob, globToRegExp } from '../../../src/core/key.js'
+import { escapeGlob, globToRegExp } from '../../../src/shared/key.js'
 
 describe('globToRegExp (Redis glob semantics)', () => {
   const cases: Array<[string, string[], string[]]> = [
