@@ -1,4 +1,3 @@
-export { TieredCache } from './core/tiered-cache.js'
 export { InMemoryCache } from './core/in-memory-cache.js'
 export { GenericRedisCache } from './core/generic-redis-cache.js'
 export type {
@@ -12,7 +11,7 @@ export type {
   SetOptions,
   TierStats,
 } from './core/cache-interface.js'
-export type { BreakerState } from './core/circuit-breaker.js'
+export type { BreakerState } from './shared/breaker-state.js'
 export type { Clock } from './shared/clock.js'
 export type {
   BaseCacheOptions,
@@ -23,7 +22,8 @@ export type {
   L1Options,
 } from './options/cache-options.js'
 export type { Duration } from './shared/duration.js'
-export type { RedisStoreOptions } from './stores/redis-store.js'
+export type { RedisConnectionOptions, RedisSocketParts } from './options/redis-options.js'
+export type { ExternalRedisClient } from './options/cache-options.js'
 export type { Serializer, Compressor } from './codecs/codec.js'
 export { msgpackSerializer } from './codecs/msgpack-serializer.js'
 export { jsonSerializer } from './codecs/json-serializer.js'

@@ -14,6 +14,17 @@ interface Shared {
 }
 
 /**
+ * What `forTenant` hands the constructor in place of a cache, so the view shares its parent's
+ * state. Not exported: no caller can build one, and nothing is kept between calls.
+ */
+class TenantSeed {
+  constructor(
+    readonly shared: Shared,
+    readonly tenant: string,
+  ) {}
+}
+
+/**
  * Caches LLM responses on any `CacheInterface` (memory alone, or Redis with L1), keyed on
  * everything that changes the answer, with per-operation TTLs, a rule that keeps failures out
  * of the cache, one model call for concurrent identical misses, stream recording and replay,
@@ -27,17 +38,13 @@ interface Shared {
  * )
  */
 export class AIResponseCache {
-  /** Set only while `forTenant` builds a view, so the view shares this cache's state. */
-  static #viewOf: Shared | undefined
   readonly #shared: Shared
   readonly #tenant: string | undefined
 
   constructor(cache: CacheInterface, options: AIResponseCacheOptions = {}) {
-    const view = AIResponseCache.#viewOf
-    AIResponseCache.#viewOf = undefined
-    if (view !== undefined) {
-      this.#shared = view
-      this.#tenant = options.tenant
+    if (cache instanceof TenantSeed) {
+      this.#shared = cache.shared
+      this.#tenant = cache.tenant
       return
     }
     if (typeof cache?.getOrSet !== 'function') {
@@ -66,8 +73,8 @@ export class AIResponseCache {
   forTenant(tenant: string): AIResponseCache {
     assertName(tenant, 'tenant')
     if (this.#tenant !== undefined && this.#tenant !== tenant) throw crossTenant(this.#tenant)
-    AIResponseCache.#viewOf = this.#shared
-    return new AIResponseCache(this.#shared.engine.cache, { tenant })
+    // The seed stands in for the cache argument: the public signature stays `(cache, options)`.
+    return new AIResponseCache(new TenantSeed(this.#shared, tenant) as unknown as CacheInterface)
   }
 
   /**

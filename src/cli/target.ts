@@ -1,15 +1,24 @@
 /**
  * Turns the connection flags every command shares (`--url`, `--namespace`, `--timeout`) into a
- * validated target. Validation goes through the library's own resolver, so the CLI accepts
- * exactly what `new GenericRedisCache()` accepts and reports it with the same coded error.
+ * validated target. Validation goes through the library's public API (the `GenericRedisCache`
+ * constructor validates without connecting), so the CLI accepts exactly what the library
+ * accepts and reports it with the same coded error.
  */
 import { RedisClient } from '@redis/client'
 
-import { InvalidOptionsError, type OptionIssue } from '../index.js'
-import { DEFAULTS } from '../options/cache-options.js'
-import type { Duration } from '../shared/duration.js'
-import { resolveRedisCacheOptions } from '../options/resolve-cache-options.js'
+import { type Duration, GenericRedisCache, InvalidOptionsError, type OptionIssue } from '../index.js'
 import { redactUrl } from './format.js'
+
+/**
+ * Defaults of the connection flags. The URL and namespace repeat the library's defaults (the
+ * CLI sees only the public API, which does not export them); the timeout is the library's
+ * `connectTimeout` default, applied to every command too.
+ */
+export const CLI_DEFAULTS = Object.freeze({
+  redisUrl: 'redis://127.0.0.1:6379',
+  namespace: 'strata',
+  timeout: '2s',
+} as const)
 
 /** Connection flags as commander hands them over (strings, unset when not given). */
 export interface TargetFlags {
@@ -35,55 +44,77 @@ export interface Target {
   readonly timeoutMs: number
 }
 
-/** Option paths of the library's resolver, as the flag a CLI user typed. */
+/** Option paths of the library, as the flag a CLI user typed. */
 const FLAG_FOR_PATH: Readonly<Record<string, string>> = {
   redisUrl: '--url',
   namespace: '--namespace',
   connectTimeout: '--timeout',
 }
 
+/** Said of the URL when the library rejects a part of it (host, port, database); never echoes it. */
+const BAD_URL = 'is not a valid redis:// URL (check the host, port and /db part)'
+
 /**
- * Validates the flags with `resolveRedisCacheOptions` and the URL with node-redis' parser.
+ * Validates the flags by building (never connecting) a `GenericRedisCache` from them, and the
+ * URL with node-redis' parser.
  * @throws InvalidOptionsError (`E_INVALID_OPTIONS`) listing every bad flag by its name.
  */
 export function resolveTarget(flags: TargetFlags, env: Readonly<Record<string, string | undefined>>): Target {
-  const url = flags.url ?? nonEmpty(env.REDIS_URL) ?? DEFAULTS.redisUrl
-  const namespace = flags.namespace ?? DEFAULTS.namespace
-  let resolved
+  const url = flags.url ?? nonEmpty(env.REDIS_URL) ?? CLI_DEFAULTS.redisUrl
+  const namespace = flags.namespace ?? CLI_DEFAULTS.namespace
+  const timeout = durationFlag(flags.timeout)
   try {
-    resolved = resolveRedisCacheOptions({ redisUrl: url, namespace, connectTimeout: durationFlag(flags.timeout) })
+    // Validation only: the constructor checks every option and opens no connection.
+    new GenericRedisCache({ redisUrl: url, namespace, connectTimeout: timeout })
   } catch (error) {
-    if (error instanceof InvalidOptionsError) throw new InvalidOptionsError(error.issues.map(asFlagIssue))
+    if (error instanceof InvalidOptionsError) throw new InvalidOptionsError(asFlagIssues(error.issues))
     throw error
   }
   const password = parseUrlPassword(url)
-  return Object.freeze({
-    url,
-    displayUrl: redactUrl(url),
-    password,
-    namespace: resolved.namespace,
-    timeoutMs: resolved.connectTimeoutMs,
-  })
+  return Object.freeze({ url, displayUrl: redactUrl(url), password, namespace, timeoutMs: durationMs(timeout) })
 }
 
 /** A bare number is milliseconds, as for every library duration; anything else is parsed as one. */
 function durationFlag(value: string | undefined): Duration {
-  if (value === undefined) return DEFAULTS.connectTimeout
+  if (value === undefined) return CLI_DEFAULTS.timeout
   return /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : (value as Duration)
 }
 
-function asFlagIssue(issue: OptionIssue): OptionIssue {
-  return { path: FLAG_FOR_PATH[issue.path] ?? issue.path, message: issue.message }
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+
+/** Milliseconds of a duration the library has already accepted (`Duration`'s grammar). */
+function durationMs(duration: Duration): number {
+  if (typeof duration === 'number') return duration
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(duration.trim())
+  if (match === null) {
+    throw new InvalidOptionsError([{ path: '--timeout', message: "expected milliseconds or a duration such as '500ms' or '2s'" }])
+  }
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]
 }
 
-/** The scheme was checked by the resolver; this catches a bad host, port or `/db` part. */
+/**
+ * Names each issue by its flag. The CLI passes only the URL, namespace and timeout, so any
+ * other path (`url`, `socket.port`, `database` from parsing the URL) is a bad `--url`, said once.
+ */
+function asFlagIssues(issues: readonly OptionIssue[]): OptionIssue[] {
+  const result: OptionIssue[] = []
+  for (const issue of issues) {
+    const flag = FLAG_FOR_PATH[issue.path]
+    if (flag !== undefined) result.push({ path: flag, message: issue.message })
+  }
+  const other = issues.some((issue) => FLAG_FOR_PATH[issue.path] === undefined)
+  if (other && !result.some((issue) => issue.path === '--url')) result.push({ path: '--url', message: BAD_URL })
+  return result
+}
+
+/** The library checked the URL already; this also reads its password, for scrubbing error texts. */
 function parseUrlPassword(url: string): string | undefined {
   try {
     const password = RedisClient.parseURL(url).password
     return password === undefined || password === '' ? undefined : password
   } catch {
     // Never echo the URL: it may carry a password.
-    throw new InvalidOptionsError([{ path: '--url', message: 'is not a valid redis:// URL (check the host, port and /db part)' }])
+    throw new InvalidOptionsError([{ path: '--url', message: BAD_URL }])
   }
 }
 

@@ -1,7 +1,7 @@
 import type { CacheEventName, CacheListener } from '../monitoring/events.js'
 import type { Duration } from '../shared/duration.js'
 import type { GetOrSetPolicy } from '../options/get-or-set-options.js'
-import type { BreakerState } from './circuit-breaker.js'
+import type { BreakerState } from '../shared/breaker-state.js'
 
 /** Per-call options of `set`. */
 export interface SetOptions {
@@ -45,7 +45,7 @@ export interface SetManyEntry<T = unknown> extends SetOptions {
  * Loads a value on a miss. Resolving `undefined` means "nothing to cache": the caller gets
  * `undefined` and nothing is stored (resolve `null` to cache a negative result).
  */
-export type Loader<T> = (context: LoaderContext<NoInfer<T>>) => T | undefined | Promise<T | undefined>
+export type Loader<T> = (context: LoaderContext<NoInfer<T>>) => T | Promise<T>
 
 /** Counters of one tier. */
 export interface TierStats {
@@ -76,18 +76,25 @@ export interface CacheStats {
   hitRatio: number
   sets: number
   deletes: number
-  /** Failures reported through `cache:error` (L2 errors, corrupt entries). */
+  /** Failures reported through `cache:error` (L2 errors and skipped calls, corrupt entries, loaders). */
   errors: number
   l1: (TierStats & { entries: number; sizeBytes: number }) | undefined
   l2:
     | (TierStats & {
         errors: number
-        /** Calls skipped because Redis was disconnected or the circuit was open. */
+        /** Calls skipped because Redis was disconnected or the circuit was open (each a `cache:error`). */
         skipped: number
         /** Corrupt or foreign entries found, counted as misses and deleted. */
         decodeErrors: number
         connected: boolean
         circuit: BreakerState
+        /**
+         * Invalidations (deletes, patterns, tags, clears) that could not reach Redis and wait,
+         * deduplicated, to be applied before any other Redis call once it is back.
+         */
+        pendingInvalidations: number
+        /** Invalidations queued since creation (each also reported through `cache:error`). */
+        queuedInvalidations: number
       })
     | undefined
 }
@@ -98,8 +105,11 @@ export interface CacheInterface {
   get<T = unknown>(key: string): Promise<T | undefined>
   /** Stores a value (never `undefined`; `null` is a value). */
   set<T>(key: string, value: T, options?: SetOptions): Promise<void>
-  /** Returns the cached value, or runs `loader` once per key at a time and caches its result. */
-  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T | undefined>
+  /**
+   * Returns the cached value, or runs `loader` once per key at a time and caches its result.
+   * Resolves `T`: `undefined` only when the loader's own type allows it.
+   */
+  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T>
   /**
    * `getOrSet` for many keys: an L1 pass, one MGET, then one `loader` call with the keys still
    * missing. Values align with `keys` (`undefined` for keys the loader left out). Keys already

@@ -7,31 +7,33 @@ import { TieredCache } from './tiered-cache.js'
 /**
  * A Redis-backed cache (`@redis/client`) with an optional in-process L1 in front of it.
  * Reads try L1, then Redis (filling L1 with the entry's remaining TTL); writes go to Redis,
- * then L1. Every Redis call has a deadline and a circuit breaker: when Redis is slow or down,
- * reads are misses, the app keeps running from L1 and loaders, and the client reconnects by
- * itself.
+ * then L1. It connects on first use; every Redis call has a deadline and a circuit breaker:
+ * when Redis is slow or down, reads are misses, the app keeps running from L1 and loaders,
+ * and the client reconnects by itself.
  *
  * @example
  * const cache = new GenericRedisCache({ redisUrl: process.env.REDIS_URL, namespace: 'app' })
- * await cache.connect() // false (not a throw) when Redis is unreachable
+ * await cache.getOrSet('user:1', () => db.user(1)) // connects on first use
  */
 export class GenericRedisCache extends TieredCache {
-  readonly #store: RedisStore
   readonly #resolved: ResolvedRedisCacheOptions
 
   constructor(options: GenericRedisCacheOptions = {}) {
     const resolved = resolveRedisCacheOptions(options)
-    const store = new RedisStore(resolved.redis)
+    const store = new RedisStore(resolved.redis, resolved.client)
     super({
       options: resolved,
-      remote: (context) => new RemoteTier({ store, options: resolved, ...context }),
+      suppressL2Errors: resolved.suppressL2Errors,
+      remote: (params) => new RemoteTier({ store, options: resolved, ...params }),
     })
-    this.#store = store
     this.#resolved = resolved
   }
 
-  /** Resolves `true` once Redis is ready, `false` after `connectTimeout` (it keeps retrying). */
+  /**
+   * Optional: the cache connects on first use. Resolves `true` once Redis is ready, `false`
+   * after `connectTimeout` (it keeps retrying in the background); never rejects.
+   */
   override connect(): Promise<boolean> {
-    return this.#store.connect(this.#resolved.connectTimeoutMs)
+    return this.remoteTier?.connect(this.#resolved.connectTimeoutMs) ?? Promise.resolve(false)
   }
 }

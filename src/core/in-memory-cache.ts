@@ -13,6 +13,6 @@ import { TieredCache } from './tiered-cache.js'
  */
 export class InMemoryCache extends TieredCache {
   constructor(options: InMemoryCacheOptions = {}) {
-    super({ options: resolveInMemoryCacheOptions(options) })
+    super({ options: resolveInMemoryCacheOptions(options), suppressL2Errors: true })
   }
 }

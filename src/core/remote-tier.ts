@@ -1,81 +1,98 @@
 import { CodecPipeline } from '../codecs/pipeline.js'
 import { CacheError, CodecDecodeError, L2UnavailableError } from '../errors.js'
-import { type CacheEventEmitter, cacheEvents } from '../monitoring/events.js'
+import type { CacheMonitor } from '../monitoring/monitor-sink.js'
 import type { ResolvedRedisCacheOptions } from '../options/resolve-cache-options.js'
-import type { RemoteStore, StoreEntry } from '../stores/store.js'
 import type { CacheEntry } from '../shared/cache-entry.js'
+import { escapeGlob } from '../shared/key.js'
+import type { RemoteStore, StoreEntry } from '../stores/store.js'
 import { CircuitBreaker } from './circuit-breaker.js'
 import { DeadlineExceeded, withDeadline } from './deadline.js'
-import type { Instrumentation } from './instrumentation.js'
-import { escapeGlob } from '../shared/key.js'
-import type { StatsCounters } from './stats-counters.js'
+import type { Recorder } from './recorder.js'
 
-/** Operations bounded by the read deadline; every other one by the write deadline. */
-const READ_OPERATIONS = new Set(['get', 'getMany', 'scan', 'lockTtl', 'info'])
+/** Why an L2 call produced no answer. */
+export type RemoteFailure =
+  | { readonly kind: 'skipped'; readonly error: L2UnavailableError }
+  | { readonly kind: 'error'; readonly error: L2UnavailableError; readonly reason: 'deadline' | 'connection' }
+
+/** An L2 call's outcome: its answer, or why there is none. */
+export type RemoteOutcome<T> = { readonly kind: 'ok'; readonly value: T } | RemoteFailure
+
+/** One key read from L2. Freshness (`hit` or `stale`) is decided by the engine, which has the clock. */
+export type RemoteRead =
+  | { readonly kind: 'found'; readonly entry: CacheEntry }
+  | { readonly kind: 'miss' }
+  | { readonly kind: 'corrupt'; readonly error: CacheError }
+  | RemoteFailure
+
+/** One entry to write, and the tag epoch its write is conditional on (loads only). */
+export interface RemoteWrite {
+  readonly key: string
+  readonly entry: CacheEntry
+  readonly sinceEpoch?: number | undefined
+}
 
 /** What the tier needs from the cache that owns it. */
 export interface RemoteTierParams {
   readonly store: RemoteStore
   readonly options: ResolvedRedisCacheOptions
-  readonly events: CacheEventEmitter
-  readonly stats: StatsCounters
-  readonly instr: Instrumentation
+  /** Only for codec timings and the breaker's transitions; outcomes are counted by the engine. */
+  readonly recorder: Pick<Recorder, 'circuit' | 'connection'> & { readonly instr: { readonly name: string; readonly monitor: CacheMonitor | undefined } }
+  /** Told when the connection becomes ready, after the breaker has closed. */
+  readonly onReady: () => void
 }
+
+/** Operations bounded by the read deadline; every other one by the write deadline. */
+const READ_OPERATIONS = new Set(['get', 'getMany', 'scan', 'lockTtl', 'info', 'tagEpoch'])
+
+const OK_VOID: RemoteOutcome<void> = Object.freeze({ kind: 'ok', value: undefined })
 
 /**
  * The L2 tier: namespacing, the codec pipeline, a deadline on every call, the circuit breaker
- * and the failure policy. The store underneath only moves bytes.
+ * and the connection (opened on first use). It returns outcomes and does no bookkeeping: the
+ * engine counts, reports and decides what a failure means.
  *
- * Key layout: `<namespace>:<key>` for entries, `<namespace>#tag:<tag>` for tag indexes. A
- * namespace may contain neither `:` nor `#`, so no namespace can see another's keys.
+ * Key layout: `<ns>:<key>` for entries, `<ns>#tag:<tag>` for tag indexes, `<ns>#tags` for the
+ * tag-state hash, `<ns>#lock:<key>` for locks. A namespace may contain neither `:` nor `#`, so
+ * no namespace can see another's keys.
  */
 export class RemoteTier {
   readonly #store: RemoteStore
   readonly #options: ResolvedRedisCacheOptions
-  readonly #events: CacheEventEmitter
-  readonly #stats: StatsCounters
-  readonly #instr: Instrumentation
   readonly #codec: CodecPipeline
   readonly #breaker: CircuitBreaker
   readonly #prefix: string
   readonly #scanPrefix: string
+  readonly #stateKey: string
+  #started = false
+  /** Until the first connection attempt settles, calls wait for it (each up to its deadline). */
+  #firstAttempt = true
   /** Set by an intentional disconnect, whose lost connection is not an outage. */
   #closing = false
 
-  constructor({ store, options, events, stats, instr }: RemoteTierParams) {
+  constructor({ store, options, recorder, onReady }: RemoteTierParams) {
     this.#store = store
     this.#options = options
-    this.#events = events
-    this.#stats = stats
-    this.#instr = instr
-    const monitor = instr.monitor
+    const { name, monitor } = recorder.instr
     this.#prefix = `${options.namespace}:`
     this.#scanPrefix = `${escapeGlob(options.namespace)}:`
+    this.#stateKey = `${options.namespace}#tags`
     this.#codec = new CodecPipeline({
       serializer: options.serializer,
       compression: options.compression,
       maxValueBytes: options.maxValueBytes,
       ...(monitor?.compression && {
-        onCompress: (before: number, after: number, ms: number) => monitor.compression?.(instr.name, before, after, ms),
+        onCompress: (before: number, after: number, ms: number) => monitor.compression?.(name, before, after, ms),
       }),
     })
-    this.#breaker = new CircuitBreaker(options.breaker, options.clock, (from, to) => {
-      monitor?.circuit?.(instr.name, from, to)
-      events.emit(cacheEvents.circuit(from, to))
-    })
+    this.#breaker = new CircuitBreaker(options.breaker, options.clock, (from, to) => recorder.circuit(from, to))
     store.onReadyChange((ready) => {
       // A fresh connection is better evidence than the breaker's timer: use Redis again at once.
       // A lost one opens the breaker, so the degraded state shows in stats and events.
       if (ready) this.#breaker.recordSuccess()
       else if (!this.#closing) this.#breaker.trip()
-      events.emit(cacheEvents.connection(ready))
+      recorder.connection(ready)
+      if (ready) onReady()
     })
-  }
-
-  /** Closes the connection on purpose: no breaker trip, no outage reported. */
-  async close(): Promise<void> {
-    this.#closing = true
-    await this.#store.disconnect()
   }
 
   get store(): RemoteStore {
@@ -86,126 +103,146 @@ export class RemoteTier {
     return this.#breaker
   }
 
-  /** Reads and decodes one entry. A corrupt entry is deleted and reported, and reads as a miss. */
-  async read(key: string): Promise<CacheEntry | undefined> {
+  /** Starts connecting (once) and waits up to `timeoutMs` for the connection to be ready. */
+  connect(timeoutMs: number): Promise<boolean> {
+    if (!this.#started) {
+      this.#started = true
+      void this.#store.connect(this.#options.connectTimeoutMs).then(() => (this.#firstAttempt = false))
+    }
+    return this.#store.connect(timeoutMs)
+  }
+
+  /** Closes the connection on purpose: no breaker trip, no outage reported. */
+  async close(): Promise<void> {
+    this.#closing = true
+    await this.#store.disconnect()
+  }
+
+  /** Reads and decodes one entry; a corrupt one is deleted (compare-and-delete) and reported. */
+  async read(key: string): Promise<RemoteRead> {
     const fullKey = this.#prefix + key
-    const bytes = await this.#call('get', () => this.#store.get(fullKey), undefined, key)
-    return bytes === undefined ? undefined : this.#decode(key, bytes)
+    const outcome = await this.#call('get', () => this.#store.get(fullKey))
+    if (outcome.kind !== 'ok') return outcome
+    return outcome.value === undefined ? MISS : this.#decode(key, outcome.value)
   }
 
   /** Reads many entries in one MGET; results align with `keys`. */
-  async readMany(keys: readonly string[]): Promise<Array<CacheEntry | undefined>> {
-    const fullKeys = keys.map((key) => this.#prefix + key)
-    const values = await this.#call('getMany', () => this.#store.getMany(fullKeys), [], undefined)
+  async readMany(keys: readonly string[]): Promise<RemoteRead[]> {
+    if (keys.length === 0) return []
+    const outcome = await this.#call('getMany', () => this.#store.getMany(keys.map((key) => this.#prefix + key)))
+    if (outcome.kind !== 'ok') return keys.map(() => outcome)
     return keys.map((key, i) => {
-      const bytes = values[i]
-      return bytes === undefined ? undefined : this.#decode(key, bytes)
+      const bytes = outcome.value[i]
+      return bytes === undefined ? MISS : this.#decode(key, bytes)
     })
   }
 
-  /** Encodes (throwing coded errors for bad values) and writes entries, pipelined. */
-  async write(entries: ReadonlyArray<{ key: string; entry: CacheEntry }>): Promise<void> {
+  /**
+   * Encodes entries for {@link send}. Throws the value's coded error (`E_CODEC_ENCODE`,
+   * `E_VALUE_TOO_LARGE`) before anything is sent or any state changes.
+   */
+  encode(writes: readonly RemoteWrite[]): StoreEntry[] {
     const now = this.#options.clock.now()
-    const writes: StoreEntry[] = entries.map(({ key, entry }) => ({
+    return writes.map(({ key, entry, sinceEpoch }) => ({
       key: this.#prefix + key,
       value: this.#codec.encode(key, entry),
       ttlMs: physicalTtl(entry, now),
+      tagging: entry.tags.length === 0 && sinceEpoch === undefined ? undefined : this.#tagging(entry.tags, sinceEpoch),
     }))
-    const tagged = entries.filter(({ entry }) => entry.tags.length > 0)
-    await this.#call(
-      'set',
-      async () => {
-        const first = writes[0]
-        if (writes.length === 1 && first) await this.#store.set(first.key, first.value, first.ttlMs)
-        else await this.#store.setMany(writes)
-        for (const { key, entry } of tagged) await this.#indexTags(this.#prefix + key, entry, now)
-      },
-      undefined,
-      entries.length === 1 ? entries[0]?.key : undefined,
-    )
   }
 
-  /** Deletes keys; resolves how many existed in Redis (0 when Redis could not be reached). */
-  deleteMany(keys: readonly string[]): Promise<number> {
-    if (keys.length === 0) return Promise.resolve(0)
-    return this.#call('delete', () => this.#store.deleteMany(keys.map((k) => this.#prefix + k)), 0, undefined)
+  /**
+   * Writes encoded entries in one pipelined batch; tagged or conditional ones go through
+   * `SET_ENTRY` with their tag indexes. Resolves, per entry, whether it was written.
+   */
+  send(entries: readonly StoreEntry[]): Promise<RemoteOutcome<boolean[]>> {
+    return this.#call('set', () => this.#store.setMany(entries))
   }
 
-  /** Keys of this namespace matching a glob, without the namespace prefix, each once. */
-  async keys(pattern: string): Promise<string[]> {
-    const found = new Set<string>()
-    await this.#call(
-      'scan',
-      async () => {
-        for await (const batch of this.#store.scan(this.#scanPrefix + pattern)) {
-          for (const fullKey of batch) found.add(fullKey.slice(this.#prefix.length))
-        }
-      },
-      undefined,
-      undefined,
-      true,
-    )
-    return [...found]
+  /** Deletes keys; resolves how many existed in Redis. */
+  deleteKeys(keys: readonly string[]): Promise<RemoteOutcome<number>> {
+    return this.#call('delete', () => this.#store.deleteMany(keys.map((key) => this.#prefix + key)))
   }
 
-  /** Deletes keys of this namespace matching a glob (`*` with `includeTags` also drops tag indexes). */
-  async deletePattern(pattern: string, includeTags = false): Promise<number> {
-    const match = this.#scanPrefix + pattern
-    return this.#call(
-      'deletePattern',
-      async () => {
-        const removed = await this.#unlinkScan(match)
-        if (includeTags) await this.#unlinkScan(`${escapeGlob(this.#options.namespace)}#tag:*`)
-        return removed
-      },
-      0,
-      undefined,
-      true,
-    )
+  /** Deletes the keys of this namespace matching a glob; resolves how many. */
+  deletePattern(pattern: string): Promise<RemoteOutcome<number>> {
+    return this.#call('deletePattern', () => this.#unlinkScan(this.#scanPrefix + pattern), true)
   }
 
-  /** Deletes every key carrying one of `tags`, and the tag indexes themselves. */
-  async deleteTags(tags: readonly string[]): Promise<{ keys: string[]; removed: number }> {
-    const tagKeys = tags.map((tag) => this.#tagKey(tag))
+  /** Invalidates tags in bounded steps (see `INVALIDATE_TAG`); resolves how many entries went. */
+  deleteTags(tags: readonly string[]): Promise<RemoteOutcome<number>> {
     return this.#call(
       'deleteTags',
       async () => {
-        const members = new Set<string>()
-        for (const tagKey of tagKeys) for (const member of await this.#store.setMembers(tagKey)) members.add(member)
-        const removed = await this.#store.deleteMany([...members])
-        await this.#store.deleteMany(tagKeys)
-        return { keys: [...members].map((fullKey) => fullKey.slice(this.#prefix.length)), removed }
+        let removed = 0
+        for (const name of tags) removed += await this.#store.invalidateTag({ indexKey: this.#tagKey(name), stateKey: this.#stateKey, name })
+        return removed
       },
-      { keys: [], removed: 0 },
-      undefined,
+      true,
+    )
+  }
+
+  /** Marks the namespace cleared (so overtaken loads cannot write), then deletes its entries and tag indexes. */
+  clear(): Promise<RemoteOutcome<number>> {
+    return this.#call(
+      'clear',
+      async () => {
+        await this.#store.markCleared(this.#stateKey)
+        const removed = await this.#unlinkScan(`${this.#scanPrefix}*`)
+        await this.#unlinkScan(`${escapeGlob(this.#options.namespace)}#tag:*`)
+        return removed
+      },
+      true,
+    )
+  }
+
+  /** The namespace's tag epoch, read before a loader runs so its write can be refused if overtaken. */
+  tagEpoch(): Promise<RemoteOutcome<number>> {
+    return this.#call('tagEpoch', () => this.#store.tagEpoch(this.#stateKey))
+  }
+
+  /** Keys of this namespace matching a glob, without the namespace prefix, each once. */
+  async keys(pattern: string): Promise<RemoteOutcome<string[]>> {
+    return this.#call(
+      'scan',
+      async () => {
+        const found = new Set<string>()
+        for await (const batch of this.#store.scan(this.#scanPrefix + pattern)) {
+          for (const fullKey of batch) found.add(fullKey.slice(this.#prefix.length))
+        }
+        return [...found]
+      },
       true,
     )
   }
 
   /** Lock operations for cross-instance single-flight; `unavailable` when Redis cannot be asked. */
   async tryLock(lockKey: string, token: string, leaseMs: number): Promise<'acquired' | 'held' | 'unavailable'> {
-    const outcome = await this.#call<boolean | undefined>('lock', () => this.#store.tryLock(lockKey, token, leaseMs), undefined, undefined)
-    if (outcome === undefined) return 'unavailable'
-    return outcome ? 'acquired' : 'held'
+    const outcome = await this.#call('lock', () => this.#store.tryLock(lockKey, token, leaseMs))
+    if (outcome.kind !== 'ok') return 'unavailable'
+    return outcome.value ? 'acquired' : 'held'
   }
 
   /** Remaining lease of a lock in ms; `undefined` when it is gone or Redis cannot be asked. */
-  lockTtl(lockKey: string): Promise<number | undefined> {
-    return this.#call('lockTtl', () => this.#store.ttl(lockKey), undefined, undefined)
+  async lockTtl(lockKey: string): Promise<number | undefined> {
+    const outcome = await this.#call('lockTtl', () => this.#store.ttl(lockKey))
+    return outcome.kind === 'ok' ? outcome.value : undefined
   }
 
-  extendLock(lockKey: string, token: string, leaseMs: number): Promise<boolean> {
-    return this.#call('extendLock', () => this.#store.extendLock(lockKey, token, leaseMs), false, undefined)
+  async extendLock(lockKey: string, token: string, leaseMs: number): Promise<boolean> {
+    const outcome = await this.#call('extendLock', () => this.#store.extendLock(lockKey, token, leaseMs))
+    return outcome.kind === 'ok' && outcome.value
   }
 
-  unlock(lockKey: string, token: string, channel: string): Promise<boolean> {
-    return this.#call('unlock', () => this.#store.unlock(lockKey, token, { channel, message: lockKey }), false, undefined)
+  async unlock(lockKey: string, token: string, channel: string): Promise<boolean> {
+    const outcome = await this.#call('unlock', () => this.#store.unlock(lockKey, token, { channel, message: lockKey }))
+    return outcome.kind === 'ok' && outcome.value
   }
 
   /** Redis `used_memory` in bytes, or `undefined` when Redis cannot be asked. */
   async usedMemory(): Promise<number | undefined> {
-    const info = await this.#call<string | undefined>('info', () => this.#store.info('memory'), undefined, undefined)
-    const match = info === undefined ? null : /^used_memory:(\d+)/m.exec(info)
+    const outcome = await this.#call('info', () => this.#store.info('memory'))
+    const match = outcome.kind === 'ok' ? /^used_memory:(\d+)/m.exec(outcome.value) : null
     return match ? Number(match[1]) : undefined
   }
 
@@ -220,63 +257,49 @@ export class RemoteTier {
     return removed
   }
 
-  #indexTags(fullKey: string, entry: CacheEntry, now: number): Promise<unknown> {
-    const ttlMs = physicalTtl(entry, now)
-    return Promise.all(entry.tags.map((tag) => this.#store.addToSet(this.#tagKey(tag), [fullKey], ttlMs)))
+  #tagging(tags: readonly string[], sinceEpoch: number | undefined): StoreEntry['tagging'] {
+    return { stateKey: this.#stateKey, names: tags, indexKeys: tags.map((tag) => this.#tagKey(tag)), sinceEpoch }
   }
 
   #tagKey(tag: string): string {
     return `${this.#options.namespace}#tag:${tag}`
   }
 
-  #decode(key: string, bytes: Uint8Array): CacheEntry | undefined {
+  #decode(key: string, bytes: Uint8Array): RemoteRead {
     try {
-      return this.#codec.decode(bytes)
+      return { kind: 'found', entry: this.#codec.decode(bytes) }
     } catch (error) {
-      const coded = error instanceof CacheError ? error : new CodecDecodeError('unexpected failure', error)
-      this.#stats.decodeErrors++
-      this.#instr.error('decode')
-      this.#report(coded, 'decode', key)
       // Leaving the bytes would make every later read pay for the same failure. Compare-and-
       // delete, so a writer that replaced them meanwhile keeps its fresh value.
       void this.#store.deleteIfEquals(this.#prefix + key, bytes).catch(() => undefined)
-      return undefined
+      return { kind: 'corrupt', error: error instanceof CacheError ? error : new CodecDecodeError('unexpected failure', error) }
     }
   }
 
   /**
-   * Runs one L2 call under the failure policy: skipped while disconnected or while the breaker
-   * is open, bounded by the deadline (scans by several, since they take many round trips), and
-   * answered by `fallback` (or `E_L2_UNAVAILABLE` when errors are not suppressed) on failure.
+   * Runs one L2 call: connects on first use (waiting no longer than the call's deadline),
+   * skips it while disconnected or while the breaker is open, and bounds it by the deadline
+   * (scans by several, since they take many round trips).
    */
-  async #call<T>(operation: string, run: () => Promise<T>, fallback: T, key: string | undefined, long = false): Promise<T> {
+  async #call<T>(operation: string, run: () => Promise<T>, long = false): Promise<RemoteOutcome<T>> {
+    const base = READ_OPERATIONS.has(operation) ? this.#options.l2TimeoutMs.read : this.#options.l2TimeoutMs.write
+    if (this.#firstAttempt) await this.connect(base)
     if (!this.#store.isReady || !this.#breaker.allow()) {
-      this.#stats.l2Skipped++
-      if (this.#options.suppressL2Errors) return fallback
-      throw new L2UnavailableError(operation, new Error('Redis is disconnected or the circuit breaker is open'))
+      return { kind: 'skipped', error: new L2UnavailableError(operation, new Error('Redis is disconnected or the circuit breaker is open')) }
     }
     try {
-      const base = READ_OPERATIONS.has(operation) ? this.#options.l2TimeoutMs.read : this.#options.l2TimeoutMs.write
-      const timeoutMs = long ? base * 40 : base
-      const result = await withDeadline(run(), timeoutMs, `L2 ${operation}`)
+      const value = await withDeadline(run(), long ? base * 40 : base, `L2 ${operation}`)
       this.#breaker.recordSuccess()
-      return result
+      return value === undefined ? (OK_VOID as RemoteOutcome<T>) : { kind: 'ok', value }
     } catch (error) {
       this.#breaker.recordFailure()
-      this.#stats.l2Errors++
-      this.#instr.error(error instanceof DeadlineExceeded ? 'deadline' : 'connection')
-      const coded = new L2UnavailableError(operation, error)
-      this.#report(coded, operation, key)
-      if (this.#options.suppressL2Errors) return fallback
-      throw coded
+      const reason = error instanceof DeadlineExceeded ? 'deadline' : 'connection'
+      return { kind: 'error', error: new L2UnavailableError(operation, error), reason }
     }
   }
-
-  #report(error: CacheError, operation: string, key: string | undefined): void {
-    this.#stats.errors++
-    if (this.#events.has('cache:error')) this.#events.emit(cacheEvents.error(error, operation, key))
-  }
 }
+
+const MISS: RemoteRead = Object.freeze({ kind: 'miss' })
 
 /** Redis keeps an entry until the end of its grace: the logical ttl is checked on read. */
 function physicalTtl(entry: CacheEntry, now: number): number | undefined {

@@ -12,4 +12,6 @@ export class StatsCounters {
   sets = 0
   deletes = 0
   errors = 0
+  /** Invalidations that could not reach Redis and were queued. */
+  queuedInvalidations = 0
 }

@@ -1,27 +1,31 @@
 import type { CacheStats } from './cache-interface.js'
-import type { CacheStack } from './cache-stack.js'
+import type { Engine } from './engine.js'
+
+/** What the statistics read: the counters, the tiers and the invalidation queue. */
+export type StatsSource = Pick<Engine, 'recorder' | 'l1' | 'l2' | 'now' | 'pendingInvalidations'>
 
 /** Operations per second, measured between `getStats()` calls at least this far apart. */
 const RATE_INTERVAL_MS = 1000
 
 /**
- * Builds `getStats()` from the stack's counters. Operations per second come from the counter
+ * Builds `getStats()` from the engine's counters. Operations per second come from the counter
  * delta between two calls at least a second apart (the first second: since creation), so
  * counting an operation costs one increment and no clock read.
  */
 export class StatsSnapshot {
-  readonly #stack: CacheStack
+  readonly #source: StatsSource
   #markAt: number
   #markOps = 0
   #rate = 0
 
-  constructor(stack: CacheStack) {
-    this.#stack = stack
-    this.#markAt = stack.now()
+  constructor(source: StatsSource) {
+    this.#source = source
+    this.#markAt = source.now()
   }
 
   take(): CacheStats {
-    const { stats: s, l1, l2 } = this.#stack
+    const { recorder, l1, l2 } = this.#source
+    const s = recorder.stats
     const hits = s.l1Hits + s.l2Hits
     // A request is a miss when no tier answered it: L1 misses that L2 did not fill.
     const misses = l1 ? s.l1Misses - s.l2Hits : s.l2Misses
@@ -46,14 +50,16 @@ export class StatsSnapshot {
         decodeErrors: s.decodeErrors,
         connected: l2.store.isReady,
         circuit: l2.breaker.state,
+        pendingInvalidations: this.#source.pendingInvalidations,
+        queuedInvalidations: s.queuedInvalidations,
       },
     }
   }
 
   #operationsPerSecond(): number {
-    const now = this.#stack.now()
+    const now = this.#source.now()
     const elapsed = now - this.#markAt
-    const ops = this.#stack.stats.operations
+    const ops = this.#source.recorder.stats.operations
     if (elapsed >= RATE_INTERVAL_MS) {
       this.#rate = ((ops - this.#markOps) * 1000) / elapsed
       this.#markAt = now

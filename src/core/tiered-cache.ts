@@ -1,9 +1,8 @@
-import { InvalidOptionsError, type OptionIssue, UndefinedValueError } from '../errors.js'
+import { InvalidOptionsError, UndefinedValueError } from '../errors.js'
 import type { CacheEventName, CacheListener } from '../monitoring/events.js'
-import { parseDuration } from '../shared/duration.js'
-import { type ResolvedGetOrSetPolicy, resolveCallPolicy } from '../options/get-or-set-options.js'
-import type { ResolvedBaseOptions } from '../options/resolve-cache-options.js'
-import type { CacheEntry } from '../shared/cache-entry.js'
+import type { CacheOperation } from '../monitoring/monitor-sink.js'
+import { type ResolvedGetOrSetPolicy, resolveCallOptions } from '../options/get-or-set-options.js'
+import { MAX_KEY_LENGTH, assertValidKey, assertValidPattern, assertValidTags } from '../shared/key.js'
 import type {
   CacheInterface,
   CacheStats,
@@ -13,58 +12,46 @@ import type {
   SetManyEntry,
   SetOptions,
 } from './cache-interface.js'
-import { CacheStack, type EntryWrite, type RemoteContext, isFresh } from './cache-stack.js'
+import { Engine, type EngineParams, type EntryWrite } from './engine.js'
 import { GetOrSetHandler, type SourceNote } from './get-or-set/get-or-set-handler.js'
-import { type TraceContext, traceChannel } from './instrumentation.js'
-import { StatsSnapshot } from './stats-snapshot.js'
-import { Invalidator } from './invalidator.js'
-import type { CacheOperation, MonitoredCache } from '../monitoring/monitor-sink.js'
 import { getOrSetMany } from './get-or-set/get-or-set-many.js'
-import { MAX_KEY_LENGTH, assertValidKey, assertValidPattern, assertValidTags, globToRegExp } from '../shared/key.js'
-import type { RemoteTier } from './remote-tier.js'
-
-/** What a concrete cache hands to the engine. */
-export interface TieredCacheParams {
-  readonly options: ResolvedBaseOptions
-  /** Builds the L2 tier once the engine's events and counters exist; omit for memory only. */
-  readonly remote?: (context: RemoteContext) => RemoteTier
-}
+import { type TraceContext, traceChannel } from './instrumentation.js'
+import { monitoredView } from './monitored-view.js'
+import { StatsSnapshot } from './stats-snapshot.js'
 
 /**
- * The engine behind every cache: an optional L1 in front of an optional L2. The read and write
- * paths live in `CacheStack`, the getOrSet flow in `GetOrSetHandler`; this class validates
- * arguments and keeps the public methods thin. `InMemoryCache` and `GenericRedisCache` only
- * choose the tiers.
+ * The facade behind every cache: it validates arguments, opens the operation's trace span and
+ * timing, and hands the work to the engine, which owns the read, write and invalidate paths.
+ * `InMemoryCache` and `GenericRedisCache` only choose the tiers. Not exported: its constructor
+ * takes internal types.
  */
 export class TieredCache implements CacheInterface {
-  readonly #stack: CacheStack
+  readonly #engine: Engine
   readonly #handler: GetOrSetHandler
   readonly #snapshot: StatsSnapshot
-  readonly #invalidator: Invalidator
 
-  constructor({ options, remote }: TieredCacheParams) {
-    this.#stack = new CacheStack(options, remote)
-    this.#handler = new GetOrSetHandler(this.#stack)
-    this.#snapshot = new StatsSnapshot(this.#stack)
-    this.#invalidator = new Invalidator(this.#stack, this.#handler.flights)
-    options.monitor?.attach(monitoredView(this.#stack))
+  constructor(params: EngineParams) {
+    this.#engine = new Engine(params)
+    this.#handler = new GetOrSetHandler(this.#engine)
+    this.#snapshot = new StatsSnapshot(this.#engine)
+    params.options.monitor?.attach(monitoredView(this.#engine))
   }
 
   /** The namespace that prefixes and isolates this cache's keys. */
   get namespace(): string {
-    return this.#stack.options.namespace
+    return this.#engine.options.namespace
   }
 
   get<T = unknown>(key: string): Promise<T | undefined> {
-    if (!isPlainKey(key)) return this.#invalidKey(key)
-    const stack = this.#stack
-    const instr = stack.instr
-    stack.stats.operations++
-    if (GET_TRACE.hasSubscribers) return this.#observe('get', key, async (note) => (await this.#read(key, note))?.value as T)
+    if (!isPlainKey(key)) return this.#invalid(() => assertValidKey(key))
+    const engine = this.#engine
+    const instr = engine.recorder.instr
+    if (GET_TRACE.hasSubscribers) return this.#observe('get', key, async (note) => (await engine.read(key, note))?.value as T)
+    engine.recorder.stats.operations++
     const monitored = instr.monitor !== undefined
     if (monitored && instr.sampleNow()) return this.#timedGet(key)
     // The hot path, with or without a monitor: one map lookup, no clock read, no closure.
-    const local = stack.readLocal(key)
+    const local = engine.local(key)
     if (local !== undefined) {
       if (monitored) instr.pendingGets++
       return Promise.resolve(local.value as T)
@@ -75,51 +62,49 @@ export class TieredCache implements CacheInterface {
   /** The one `get` in 256 that a monitor times, even when L1 answers it. */
   #timedGet<T>(key: string): Promise<T | undefined> {
     const startedAt = performance.now()
-    const local = this.#stack.readLocal(key)
+    const local = this.#engine.local(key)
     if (local === undefined) return this.#remoteGet(key, startedAt)
-    this.#stack.instr.l1Answer('get', startedAt)
+    this.#engine.recorder.instr.l1Answer('get', startedAt)
     return Promise.resolve(local.value as T)
   }
 
   #remoteGet<T>(key: string, startedAt: number): Promise<T | undefined> {
-    return this.#freshFromRemote(key).then((entry) => {
-      this.#stack.instr.end('get', entry === undefined ? 'none' : 'l2', startedAt)
+    return this.#engine.remote(key, this.#engine.ticket()).then((entry) => {
+      this.#engine.recorder.instr.end('get', entry === undefined ? 'none' : 'l2', startedAt)
       return entry?.value as T | undefined
     })
   }
 
-  #invalidKey<T>(key: unknown): Promise<T> {
+  set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
+    let writes: EntryWrite[]
     try {
-      assertValidKey(key)
+      writes = this.#prepareWrites([{ key, value, ...options }], options)
     } catch (error) {
       return rejection(error)
     }
-    return rejection(new Error('unreachable: a key that passes validation reached #invalidKey'))
+    return this.#observe('set', key, async () => {
+      await this.#engine.write(writes)
+    })
   }
 
-  async set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
-    const writes = this.#prepareWrites([{ key, value, ...options }])
-    return this.#observe('set', key, () => this.#stack.write(writes))
-  }
-
-  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T | undefined> {
+  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T> {
     let policy: ResolvedGetOrSetPolicy
     try {
       assertValidKey(key)
       assertLoader(loader)
-      policy = resolveCallPolicy(options, this.#stack.options.policy)
+      policy = resolveCallOptions(options, this.#engine.options.policy, 'getOrSet')
     } catch (error) {
       return rejection(error)
     }
-    const instr = this.#stack.instr
-    this.#stack.stats.operations++
+    const instr = this.#engine.recorder.instr
     if (instr.channel('getOrSet') !== undefined) {
-      return this.#observe('getOrSet', key, (note) => this.#handler.handle(key, loader, policy, note))
+      return this.#observe('getOrSet', key, (note) => this.#handler.handle(key, loader, policy, note)) as Promise<T>
     }
-    if (instr.monitor === undefined) return this.#handler.handle(key, loader, policy)
+    this.#engine.recorder.stats.operations++
+    if (instr.monitor === undefined) return this.#handler.handle(key, loader, policy) as Promise<T>
     const startedAt = instr.startSampled()
     const note: SourceNote = {}
-    const answer = this.#handler.handle(key, loader, policy, note)
+    const answer = this.#handler.handle(key, loader, policy, note) as Promise<T>
     if (note.source === 'l1') {
       instr.l1Answer('getOrSet', startedAt)
       return answer
@@ -129,97 +114,81 @@ export class TieredCache implements CacheInterface {
   }
 
   async getOrSetMany<T>(keys: readonly string[], loader: ManyLoader<T>, options?: GetOrSetOptions): Promise<Array<T | undefined>> {
-    keys.forEach((key) => assertValidKey(key))
+    assertKeyList(keys)
     assertLoader(loader)
-    const policy = resolveCallPolicy(options, this.#stack.options.policy)
-    return this.#observe('getOrSetMany', undefined, () =>
-      getOrSetMany({ stack: this.#stack, flights: this.#handler.flights, keys, loader, policy }),
-    )
+    const policy = resolveCallOptions(options, this.#engine.options.policy, 'getOrSet')
+    return this.#observe('getOrSetMany', undefined, () => getOrSetMany({ engine: this.#engine, keys, loader, policy }))
   }
 
   async exists(key: string): Promise<boolean> {
     assertValidKey(key)
-    return this.#observe('exists', key, async (note) => (await this.#read(key, note)) !== undefined)
+    return this.#observe('exists', key, async (note) => (await this.#engine.read(key, note)) !== undefined)
   }
 
   async getTtl(key: string): Promise<number | undefined> {
     assertValidKey(key)
     return this.#observe('getTtl', key, async (note) => {
-      const entry = await this.#read(key, note)
+      const entry = await this.#engine.read(key, note)
       if (entry?.expiresAt === undefined) return entry && Infinity
-      return Math.max(0, entry.expiresAt - this.#stack.now())
+      return Math.max(0, entry.expiresAt - this.#engine.now())
     })
   }
 
   async delete(key: string): Promise<boolean> {
     assertValidKey(key)
-    return this.#observe('delete', key, async () => (await this.#invalidator.deleteKeys([key])) > 0)
+    return this.#observe('delete', key, async () => (await this.#engine.deleteKeys([key])) > 0)
   }
 
   async getMany<T = unknown>(keys: readonly string[]): Promise<Array<T | undefined>> {
-    keys.forEach((key) => assertValidKey(key))
-    return this.#observe('getMany', undefined, () => this.#getMany<T>(keys))
-  }
-
-  async #getMany<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
-    const stack = this.#stack
-    const results: Array<T | undefined> = keys.map((key) => stack.readLocal(key)?.value as T | undefined)
-    const missing = keys.flatMap((_key, i) => (results[i] === undefined ? [i] : []))
-    if (missing.length === 0) return results
-    const entries = (await stack.l2?.readMany(missing.map((i) => keys[i] as string))) ?? []
-    const now = stack.now()
-    missing.forEach((index, j) => {
-      const entry = stack.afterRemoteRead(keys[index] as string, entries[j])
-      if (entry !== undefined && isFresh(entry, now)) results[index] = entry.value as T
-    })
-    return results
+    assertKeyList(keys)
+    return this.#observe('getMany', undefined, async () => (await this.#engine.readMany(keys)).map((entry) => entry?.value as T | undefined))
   }
 
   async setMany(entries: ReadonlyArray<SetManyEntry>): Promise<void> {
+    if (!Array.isArray(entries)) throw new InvalidOptionsError([{ path: 'entries', message: 'expected an array of { key, value, ttl?, tags? }' }])
     const writes = this.#prepareWrites(entries)
     return this.#observe('setMany', undefined, async () => {
-      if (writes.length > 0) await this.#stack.write(writes)
+      if (writes.length > 0) await this.#engine.write(writes)
     })
   }
 
   /** Validates every entry before any write, so a bad entry never leaves a half-applied batch. */
-  #prepareWrites(entries: ReadonlyArray<SetManyEntry>): EntryWrite[] {
-    const defaults = this.#stack.options.policy
-    return entries.map(({ key, value, ttl, tags }) => {
+  #prepareWrites(entries: ReadonlyArray<SetManyEntry>, single?: SetOptions): EntryWrite[] {
+    const defaults = this.#engine.options.policy
+    return entries.map((item) => {
+      if (typeof item !== 'object' || item === null) {
+        throw new InvalidOptionsError([{ path: 'entries', message: 'expected { key, value, ttl?, tags? } items' }])
+      }
+      const { key, value, ...options } = item
       assertValidKey(key)
       if (value === undefined) throw new UndefinedValueError(key)
-      if (tags !== undefined) assertValidTags(tags)
-      const shape = { ...defaults, ttlMs: ttl === undefined ? defaults.ttlMs : ttlMs(ttl), tags: tags ?? [] }
-      return { key, entry: this.#stack.entry(key, value, shape) }
+      const shape = resolveCallOptions(single ?? options, defaults, 'set')
+      return { key, entry: this.#engine.entry(key, value, shape) }
     })
   }
 
   async deleteMany(keys: readonly string[]): Promise<number> {
-    keys.forEach((key) => assertValidKey(key))
-    return this.#observe('deleteMany', undefined, () => this.#invalidator.deleteKeys(keys))
+    assertKeyList(keys)
+    return this.#observe('deleteMany', undefined, () => this.#engine.deleteKeys(keys))
   }
 
   async getKeys(pattern: string): Promise<string[]> {
     assertValidPattern(pattern)
-    return this.#observe('getKeys', undefined, async () => {
-      if (this.#stack.l2 !== undefined) return this.#stack.l2.keys(pattern)
-      const regex = globToRegExp(pattern)
-      return [...(this.#stack.l1?.keys() ?? [])].filter((key) => regex.test(key))
-    })
+    return this.#observe('getKeys', undefined, () => this.#engine.keys(pattern))
   }
 
   async invalidatePattern(pattern: string): Promise<number> {
     assertValidPattern(pattern)
-    return this.#observe('invalidatePattern', undefined, () => this.#invalidator.pattern(pattern))
+    return this.#observe('invalidatePattern', undefined, () => this.#engine.deletePattern(pattern))
   }
 
   async invalidateTags(tags: readonly string[]): Promise<number> {
     assertValidTags(tags)
-    return this.#observe('invalidateTags', undefined, () => this.#invalidator.tags(tags))
+    return this.#observe('invalidateTags', undefined, () => this.#engine.deleteTags(tags))
   }
 
   async clear(): Promise<void> {
-    return this.#observe('clear', undefined, () => this.#invalidator.clear())
+    return this.#observe('clear', undefined, () => this.#engine.clear())
   }
 
   getStats(): CacheStats {
@@ -227,12 +196,12 @@ export class TieredCache implements CacheInterface {
   }
 
   on<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
-    this.#stack.events.on(event, listener)
+    this.#engine.recorder.events.on(event, listener)
     return this
   }
 
   off<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
-    this.#stack.events.off(event, listener)
+    this.#engine.recorder.events.off(event, listener)
     return this
   }
 
@@ -241,41 +210,38 @@ export class TieredCache implements CacheInterface {
     return Promise.resolve(true)
   }
 
-  /** Closes the Redis connection (if any) without reporting an outage, and drops L1. */
+  /** Closes the Redis connection (if the cache opened it) without reporting an outage, and drops L1. */
   async disconnect(): Promise<void> {
-    await this.#stack.l2?.close()
-    this.#stack.l1?.clear()
+    await this.#engine.l2?.close()
+    this.#engine.l1?.clear()
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.disconnect()
   }
 
-  /** L2 read that answers only fresh entries (a stale one still fills L1 for getOrSet fallbacks). */
-  async #freshFromRemote(key: string): Promise<CacheEntry | undefined> {
-    const entry = await this.#stack.readRemote(key)
-    return entry !== undefined && isFresh(entry, this.#stack.now()) ? entry : undefined
+  /** For subclasses: the engine's L2 tier. */
+  protected get remoteTier(): Engine['l2'] {
+    return this.#engine.l2
   }
 
-  /** A fresh entry from L1, else L2 (filling L1); records where it came from in `note`. */
-  async #read(key: string, note: SourceNote): Promise<CacheEntry | undefined> {
-    const local = this.#stack.readLocal(key)
-    if (local !== undefined) {
-      note.source = 'l1'
-      return local
+  #invalid<T>(check: () => void): Promise<T> {
+    try {
+      check()
+    } catch (error) {
+      return rejection(error)
     }
-    const entry = await this.#freshFromRemote(key)
-    note.source = entry === undefined ? 'none' : 'l2'
-    return entry
+    return rejection(new Error('unreachable: a value that passes validation was reported invalid'))
   }
 
   /**
-   * Runs an operation under the monitor's timing and its `diagnostics_channel` tracing channel.
-   * Without either it is a plain call: nothing is allocated for tracing nobody listens to.
+   * Counts the operation once, and runs it under the monitor's timing and its
+   * `diagnostics_channel` tracing channel. Without either it is a plain call: nothing is
+   * allocated for tracing nobody listens to.
    */
   #observe<T>(operation: CacheOperation, key: string | undefined, run: (note: SourceNote) => Promise<T>): Promise<T> {
-    const instr = this.#stack.instr
-    this.#stack.stats.operations++
+    const instr = this.#engine.recorder.instr
+    this.#engine.recorder.stats.operations++
     const channel = instr.channel(operation)
     if (channel === undefined && instr.monitor === undefined) return run({})
     const context: TraceContext = { cache: instr.name, operation, key }
@@ -284,7 +250,6 @@ export class TieredCache implements CacheInterface {
     if (instr.monitor === undefined) return result
     return result.finally(() => instr.end(operation, context.source ?? 'none', startedAt))
   }
-
 }
 
 function assertLoader(loader: unknown): void {
@@ -293,23 +258,9 @@ function assertLoader(loader: unknown): void {
   }
 }
 
-function ttlMs(ttl: unknown): number {
-  if (typeof ttl === 'number' && ttl >= 0 && Number.isFinite(ttl)) return ttl
-  const issues: OptionIssue[] = []
-  const ms = parseDuration(ttl, 'ttl', issues)
-  if (ms === undefined) throw new InvalidOptionsError(issues)
-  return ms
-}
-
-/** What a monitor may read about a cache: its name, backend and memory. */
-function monitoredView(stack: CacheStack): MonitoredCache {
-  return {
-    name: stack.instr.name,
-    backendType: stack.l2 === undefined ? 'memory' : 'redis',
-    l1Usage: () => stack.l1 && { entries: stack.l1.size, sizeBytes: stack.l1.sizeBytes },
-    redisUsedMemory: async () => (stack.l2?.store.isReady ? stack.l2.usedMemory() : undefined),
-    flush: () => stack.instr.flush(),
-  }
+function assertKeyList(keys: unknown): asserts keys is readonly string[] {
+  if (!Array.isArray(keys)) throw new InvalidOptionsError([{ path: 'keys', message: 'expected an array of keys' }])
+  keys.forEach((key) => assertValidKey(key))
 }
 
 /** The tracing channel of `get`, checked on every call (cheaper than a lookup by name). */

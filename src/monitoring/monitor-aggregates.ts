@@ -62,7 +62,7 @@ class CacheCounters {
   constructor(readonly name: string) {}
 }
 
-const zeroErrors = (): Record<ErrorReason, number> => ({ deadline: 0, connection: 0, decode: 0, loader: 0, other: 0 })
+const zeroErrors = (): Record<ErrorReason, number> => ({ deadline: 0, connection: 0, skipped: 0, decode: 0, loader: 0, other: 0 })
 const zeroTargets = (): Record<BreakerState, number> => ({ closed: 0, open: 0, 'half-open': 0 })
 const zeroInvalidations = (): Record<InvalidationKind, InvalidationSummary> => ({
   delete: { count: 0, keysRemoved: 0 },

@@ -24,7 +24,8 @@ export type AnswerSource = 'l1' | 'l2' | 'loader' | 'none'
 export type LookupTier = 'l1' | 'l2'
 
 /** Why something failed, for error counts. */
-export type ErrorReason = 'deadline' | 'connection' | 'decode' | 'loader' | 'other'
+/** `skipped`: an L2 call not sent because Redis was disconnected or the circuit open. */
+export type ErrorReason = 'deadline' | 'connection' | 'skipped' | 'decode' | 'loader' | 'other'
 
 /** How keys were invalidated. */
 export type InvalidationKind = 'delete' | 'pattern' | 'tag' | 'clear'

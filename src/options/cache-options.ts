@@ -1,7 +1,9 @@
 import type { Clock } from '../shared/clock.js'
 import type { CacheMonitor } from '../monitoring/monitor-sink.js'
 import type { Serializer } from '../codecs/codec.js'
-import type { RedisStoreOptions } from '../stores/redis-store.js'
+import type { RedisClientType } from '@redis/client'
+
+import type { RedisConnectionOptions } from './redis-options.js'
 import type { Duration } from '../shared/duration.js'
 import type { GetOrSetPolicy } from './get-or-set-options.js'
 
@@ -78,8 +80,16 @@ export interface GenericRedisCacheOptions extends BaseCacheOptions {
    * @default process.env.REDIS_URL, else 'redis://127.0.0.1:6379'
    */
   redisUrl?: string
-  /** Connection details instead of (or on top of) `redisUrl`. */
-  redis?: Omit<RedisStoreOptions, 'url'>
+  /** Connection details on top of `redisUrl`: socket (host, port, TLS), credentials, timeouts. */
+  redis?: RedisConnectionOptions
+  /**
+   * An existing `@redis/client` client to use instead of opening a connection. The cache never
+   * closes it (`disconnect()` leaves it open) and never replaces it; its own settings then
+   * decide how it reconnects, so prefer `disableOfflineQueue: true` on it. Each cache call still
+   * has its deadline. `redisUrl` and `redis` are ignored for the data connection.
+   * @default none: the cache opens its own connection on first use
+   */
+  client?: ExternalRedisClient
   /** The in-process L1 tier in front of Redis; `false` turns it off. @default { maxEntries: 10_000 } */
   l1?: L1Options | false
   /**
@@ -119,6 +129,10 @@ export interface GenericRedisCacheOptions extends BaseCacheOptions {
    */
   suppressL2Errors?: boolean
 }
+
+/** A client created with `createClient()` from `@redis/client`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any module/function/script set is accepted
+export type ExternalRedisClient = RedisClientType<any, any, any, any, any>
 
 /** Defaults, in one place. */
 export const DEFAULTS = Object.freeze({

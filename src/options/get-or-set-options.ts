@@ -1,5 +1,5 @@
 import { InvalidOptionsError, type OptionIssue } from '../errors.js'
-import { assertValidTags } from '../shared/key.js'
+import { assertValidTags, isTagList } from '../shared/key.js'
 import { type Duration, parseDuration } from '../shared/duration.js'
 import { booleanOption, isRecord, rejectUnknownKeys } from '../shared/validate.js'
 
@@ -93,17 +93,64 @@ export function resolvePolicy(
   }
 }
 
-/** The policy of one call: the cache's defaults when the call gives nothing. */
-export function resolveCallPolicy(
-  raw: (GetOrSetPolicy & { ttl?: Duration; tags?: readonly string[]; forceFresh?: boolean }) | undefined,
-  defaults: ResolvedGetOrSetPolicy,
-): ResolvedGetOrSetPolicy {
+/** Which call the options belong to: `set`/`setMany` take `ttl` and `tags` only. */
+export type CallKind = 'set' | 'getOrSet'
+
+const SET_KEYS = ['ttl', 'tags'] as const
+
+/** Parsed duration strings: per-call `ttl: '1m'` is parsed once per process, not once per call. */
+const DURATION_MEMO = new Map<string, number>()
+const DURATION_MEMO_LIMIT = 256
+
+/**
+ * The one resolver of per-call options, shared by `set`, `setMany` and `getOrSet`: the cache's
+ * resolved defaults when the call gives nothing, else those defaults with the call's fields
+ * merged in. Unknown fields (a typo such as `tll`) are rejected with every problem listed.
+ *
+ * Fast path: options holding only `ttl` and/or `tags` (the common shapes) are merged without the
+ * issue list, with duration strings parsed from a memo. It trades one object allocation per call
+ * for not re-validating the whole policy; anything else takes the full path.
+ */
+export function resolveCallOptions(raw: unknown, defaults: ResolvedGetOrSetPolicy, kind: CallKind): ResolvedGetOrSetPolicy {
   if (raw === undefined) return defaults
+  const fast = mergeSimple(raw, defaults)
+  if (fast !== undefined) return fast
   const issues: OptionIssue[] = []
-  rejectUnknownKeys(raw, CALL_KEYS, '', issues)
+  if (!isRecord(raw)) throw new InvalidOptionsError([{ path: '(options)', message: 'expected an object' }])
+  rejectUnknownKeys(raw, kind === 'set' ? SET_KEYS : CALL_KEYS, '', issues)
   const policy = resolvePolicy(raw, defaults, issues)
   if (issues.length > 0) throw new InvalidOptionsError(issues)
   return policy
+}
+
+/** `ttl`/`tags`-only options merged into `defaults`; `undefined` when the full path is needed. */
+function mergeSimple(raw: unknown, defaults: ResolvedGetOrSetPolicy): ResolvedGetOrSetPolicy | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined
+  let ttlMs = defaults.ttlMs
+  let tags = defaults.tags
+  for (const name in raw) {
+    const value = (raw as Record<string, unknown>)[name]
+    if (name === 'ttl') {
+      const ms = quickDuration(value)
+      if (ms === undefined) return undefined
+      ttlMs = ms
+    } else if (name === 'tags') {
+      if (!isTagList(value)) return undefined
+      tags = value
+    } else return undefined
+  }
+  if (ttlMs === defaults.ttlMs && tags === defaults.tags) return defaults
+  return { ...defaults, ttlMs, tags }
+}
+
+function quickDuration(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined
+  if (typeof value !== 'string') return undefined
+  const known = DURATION_MEMO.get(value)
+  if (known !== undefined) return known
+  const ms = parseDuration(value, 'ttl', [])
+  if (ms !== undefined && DURATION_MEMO.size < DURATION_MEMO_LIMIT) DURATION_MEMO.set(value, ms)
+  return ms
 }
 
 /** Policy defaults before a cache's own settings. */

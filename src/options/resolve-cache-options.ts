@@ -3,13 +3,20 @@ import type { Serializer } from '../codecs/codec.js'
 import { jsonSerializer } from '../codecs/json-serializer.js'
 import { msgpackSerializer } from '../codecs/msgpack-serializer.js'
 import { type Clock, systemClock } from '../shared/clock.js'
-import type { BreakerSettings } from '../core/circuit-breaker.js'
 import type { CacheMonitor } from '../monitoring/monitor-sink.js'
-import type { RedisStoreOptions } from '../stores/redis-store.js'
-import { DEFAULTS, type GenericRedisCacheOptions, type InMemoryCacheOptions } from './cache-options.js'
+import { type ResolvedRedisConnection, resolveRedisConnection } from './redis-options.js'
+import { DEFAULTS, type ExternalRedisClient, type GenericRedisCacheOptions, type InMemoryCacheOptions } from './cache-options.js'
 import { describe, parseDuration } from '../shared/duration.js'
 import { POLICY_KEYS, type ResolvedGetOrSetPolicy, basePolicy, resolvePolicy } from './get-or-set-options.js'
 import { booleanOption, integerIn, isRecord, rejectUnknownKeys } from '../shared/validate.js'
+
+/** Settings of the L2 circuit breaker. */
+export interface BreakerSettings {
+  /** Consecutive failures (errors or missed deadlines) that open the breaker. */
+  readonly failureThreshold: number
+  /** How long the breaker stays open before it lets one probe through, in ms. */
+  readonly openMs: number
+}
 
 /** L1 bounds after validation. */
 export interface ResolvedL1Options {
@@ -36,7 +43,9 @@ export interface ResolvedBaseOptions {
 
 /** `GenericRedisCache` options, validated, defaulted and frozen. */
 export interface ResolvedRedisCacheOptions extends ResolvedBaseOptions {
-  readonly redis: RedisStoreOptions
+  readonly redis: ResolvedRedisConnection
+  /** A client the caller owns, used instead of opening one; never closed by the cache. */
+  readonly client: ExternalRedisClient | undefined
   readonly serializer: Serializer
   readonly compression: { readonly thresholdBytes: number; readonly level: number } | false
   /** Deadline of each L2 read and of each L2 write (writes, deletes, locks), in ms. */
@@ -50,7 +59,7 @@ const BASE_KEYS = ['namespace', 'defaultTtl', 'maxValueBytes', 'clock', 'random'
 const L1_KEYS = ['maxEntries', 'maxBytes'] as const
 const REDIS_KEYS = [
   ...BASE_KEYS,
-  ...['redisUrl', 'redis', 'l1', 'compression', 'serializer', 'l2Timeout', 'connectTimeout'],
+  ...['redisUrl', 'redis', 'client', 'l1', 'compression', 'serializer', 'l2Timeout', 'connectTimeout'],
   ...['circuitBreaker', 'suppressL2Errors'],
 ] as const
 
@@ -75,7 +84,8 @@ export function resolveRedisCacheOptions(raw: GenericRedisCacheOptions = {}): Re
   const resolved = {
     ...base,
     l1,
-    redis: resolveRedis(raw, issues),
+    redis: resolveRedisConnection(raw.redisUrl ?? process.env.REDIS_URL ?? DEFAULTS.redisUrl, raw.redis, issues),
+    client: resolveClient(raw.client, issues),
     serializer: resolveSerializer(raw.serializer, issues),
     compression: resolveCompression(raw.compression, issues),
     l2TimeoutMs: resolveL2Timeout(raw.l2Timeout, issues),
@@ -132,14 +142,13 @@ function resolveL1(raw: unknown, prefix: string, issues: OptionIssue[]): Resolve
   }
 }
 
-function resolveRedis(raw: GenericRedisCacheOptions, issues: OptionIssue[]): RedisStoreOptions {
-  const url = raw.redisUrl ?? process.env.REDIS_URL ?? DEFAULTS.redisUrl
-  if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
-    // Never echo the URL: it may carry a password.
-    issues.push({ path: 'redisUrl', message: 'expected a redis:// or rediss:// URL' })
+function resolveClient(raw: unknown, issues: OptionIssue[]): ExternalRedisClient | undefined {
+  if (raw === undefined) return undefined
+  if (isRecord(raw) && typeof raw.withTypeMapping === 'function' && typeof raw.sendCommand === 'function') {
+    return raw as unknown as ExternalRedisClient
   }
-  if (raw.redis !== undefined && !isRecord(raw.redis)) issues.push({ path: 'redis', message: 'expected an object' })
-  return { ...(isRecord(raw.redis) ? raw.redis : {}), url }
+  issues.push({ path: 'client', message: 'expected a client created by createClient() from @redis/client (node-redis 5 or 6)' })
+  return undefined
 }
 
 function resolveSerializer(raw: GenericRedisCacheOptions['serializer'], issues: OptionIssue[]): Serializer {

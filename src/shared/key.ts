@@ -21,11 +21,16 @@ export function assertValidPattern(pattern: unknown): asserts pattern is string 
   }
 }
 
+/** Whether `tags` is an array of non-empty strings of at most {@link MAX_KEY_LENGTH} characters. */
+export function isTagList(tags: unknown): tags is readonly string[] {
+  if (!Array.isArray(tags)) return false
+  for (const tag of tags) if (typeof tag !== 'string' || tag.length === 0 || tag.length > MAX_KEY_LENGTH) return false
+  return true
+}
+
 /** Throws `E_INVALID_OPTIONS` unless `tags` is an array of non-empty strings. */
 export function assertValidTags(tags: unknown): asserts tags is readonly string[] {
-  if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string' || tag.length === 0 || tag.length > MAX_KEY_LENGTH)) {
-    throw new InvalidOptionsError([{ path: 'tags', message: 'expected an array of non-empty strings' }])
-  }
+  if (!isTagList(tags)) throw new InvalidOptionsError([{ path: 'tags', message: 'expected an array of non-empty strings' }])
 }
 
 /** Escapes Redis glob characters so `text` matches only itself inside a SCAN MATCH pattern. */

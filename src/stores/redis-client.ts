@@ -2,68 +2,13 @@
  * Internals of `RedisStore`: option resolution, the node-redis client with fail-fast settings,
  * and the connection lifecycle (readiness, health PING, replacing a client on a frozen server).
  */
-import type { ConnectionOptions } from 'node:tls'
+import { createClient, RESP_TYPES } from '@redis/client'
 
-import { createClient, RedisClient, RESP_TYPES } from '@redis/client'
+import type { ExternalRedisClient } from '../options/cache-options.js'
+import type { ResolvedRedisConnection } from '../options/redis-options.js'
 
-import { InvalidOptionsError, type OptionIssue } from '../errors.js'
-import type { RedisSocketParts, RedisStoreOptions } from './redis-store.js'
-
-/** `RedisStoreOptions` with defaults applied and the URL merged in. @internal */
-export interface ResolvedRedisStoreOptions {
-  readonly host: string
-  readonly port: number
-  readonly tls: false | ConnectionOptions
-  readonly username: string | undefined
-  readonly password: string | undefined
-  readonly database: number
-  readonly clientName: string | undefined
-  readonly connectTimeoutMs: number
-  readonly pingIntervalMs: number
-  readonly socketTimeoutMs: number
-  readonly reconnectMinDelayMs: number
-  readonly reconnectMaxDelayMs: number
-}
-
-/** Defaults of `RedisStoreOptions`. @internal */
-export const REDIS_STORE_DEFAULTS = Object.freeze({
-  url: 'redis://127.0.0.1:6379',
-  connectTimeoutMs: 2000,
-  pingIntervalMs: 1000,
-  socketTimeoutMs: 1500,
-  reconnectMinDelayMs: 50,
-  reconnectMaxDelayMs: 500,
-})
-
-/** Validates every field at once (one `E_INVALID_OPTIONS` listing all problems) and freezes. @internal */
-export function resolveRedisStoreOptions(raw: RedisStoreOptions = {}): Readonly<ResolvedRedisStoreOptions> {
-  const issues: OptionIssue[] = []
-  const fromUrl = parseUrl(raw.url ?? REDIS_STORE_DEFAULTS.url, issues)
-  const ms = (name: keyof typeof REDIS_STORE_DEFAULTS & keyof RedisStoreOptions, min: number): number =>
-    integerAtLeast(raw[name] ?? REDIS_STORE_DEFAULTS[name], { path: name, min }, issues)
-  const resolved: ResolvedRedisStoreOptions = {
-    host: raw.socket?.host ?? fromUrl.host,
-    port: integerAtLeast(raw.socket?.port ?? fromUrl.port, { path: 'socket.port', min: 1, max: 65_535 }, issues),
-    tls: resolveTls(raw.socket?.tls, fromUrl.tls),
-    username: raw.username ?? fromUrl.username,
-    password: raw.password ?? fromUrl.password,
-    database: integerAtLeast(raw.database ?? fromUrl.database, { path: 'database', min: 0 }, issues),
-    clientName: raw.clientName,
-    connectTimeoutMs: ms('connectTimeoutMs', 1),
-    pingIntervalMs: ms('pingIntervalMs', 1),
-    socketTimeoutMs: ms('socketTimeoutMs', 1),
-    reconnectMinDelayMs: ms('reconnectMinDelayMs', 0),
-    reconnectMaxDelayMs: ms('reconnectMaxDelayMs', 0),
-  }
-  if (resolved.socketTimeoutMs <= resolved.pingIntervalMs) {
-    issues.push({ path: 'socketTimeoutMs', message: 'must be greater than pingIntervalMs, or healthy idle connections are dropped' })
-  }
-  if (resolved.reconnectMaxDelayMs < resolved.reconnectMinDelayMs) {
-    issues.push({ path: 'reconnectMaxDelayMs', message: 'must be at least reconnectMinDelayMs' })
-  }
-  if (issues.length > 0) throw new InvalidOptionsError(issues)
-  return Object.freeze(resolved)
-}
+/** The resolved connection settings a store is built from. @internal */
+export type ResolvedRedisStoreOptions = ResolvedRedisConnection
 
 /**
  * Exponential backoff from `minMs` to `maxMs` with "equal jitter" (50–100 % of the step):
@@ -110,43 +55,6 @@ export function createPlainClient(o: ResolvedRedisStoreOptions) {
   })
 }
 
-function parseUrl(url: string, issues: OptionIssue[]) {
-  const fallback = { host: '127.0.0.1', port: 6379, tls: false, username: undefined, password: undefined, database: 0 }
-  if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
-    // Never echo the URL: it may carry a password.
-    issues.push({ path: 'url', message: 'expected a redis:// or rediss:// URL' })
-    return fallback
-  }
-  try {
-    const parsed = RedisClient.parseURL(url)
-    const socket = parsed.socket as { host?: string; port?: number; tls: boolean }
-    return {
-      host: socket.host === undefined || socket.host === '' ? fallback.host : socket.host,
-      port: socket.port ?? fallback.port,
-      tls: socket.tls,
-      username: parsed.username,
-      password: parsed.password,
-      database: parsed.database ?? 0,
-    }
-  } catch {
-    issues.push({ path: 'url', message: 'is not a valid redis:// URL (host, port or /db part)' })
-    return fallback
-  }
-}
-
-function resolveTls(explicit: RedisSocketParts['tls'], fromUrl: boolean): false | ConnectionOptions {
-  const choice = explicit ?? fromUrl
-  if (choice === false) return false
-  return choice === true ? {} : choice
-}
-
-function integerAtLeast(value: unknown, at: { path: string; min: number; max?: number }, issues: OptionIssue[]): number {
-  const max = at.max ?? Number.MAX_SAFE_INTEGER
-  if (typeof value === 'number' && Number.isInteger(value) && value >= at.min && value <= max) return value
-  issues.push({ path: at.path, message: `expected an integer from ${at.min} to ${max}, got ${String(value)}` })
-  return at.min
-}
-
 /**
  * Owns the node-redis client of one store: readiness tracking, the health PING with a deadline
  * and replacing a client whose server stopped answering. @internal
@@ -162,10 +70,13 @@ export class RedisConnection {
   #closed = false
   #probeTimer: NodeJS.Timeout | undefined
   #probing: PlainRedisClient | undefined
+  /** Set for a client the caller owns: it is watched, but never connected, replaced or closed here. */
+  readonly #external: boolean
 
-  constructor(options: Readonly<ResolvedRedisStoreOptions>) {
+  constructor(options: Readonly<ResolvedRedisStoreOptions>, external?: ExternalRedisClient) {
     this.#options = options
-    this.#client = this.#createClient()
+    this.#external = external !== undefined
+    this.#client = external === undefined ? this.#createClient() : this.#watch(external as unknown as PlainRedisClient)
     this.#bytes = withBytes(this.#client)
   }
 
@@ -205,6 +116,10 @@ export class RedisConnection {
   start(): void {
     if (this.#started || this.#closed) return
     this.#started = true
+    if (this.#external) {
+      this.#sync()
+      return
+    }
     this.#connectInBackground(this.#client)
     this.#probeTimer = setInterval(() => this.#probe(), this.#options.pingIntervalMs)
     this.#probeTimer.unref()
@@ -215,15 +130,18 @@ export class RedisConnection {
     if (this.#closed) return
     this.#closed = true
     clearInterval(this.#probeTimer)
-    this.#client.destroy()
+    if (!this.#external) this.#client.destroy()
     this.#sync()
     for (const settle of this.#waiters) settle(false)
   }
 
   #createClient(): PlainRedisClient {
-    const client = createPlainClient(this.#options)
     // node-redis emits 'error' for every failed attempt, even after destroy(); without a listener
     // Node would throw it. It is not logged here: stores hold no policy, readiness is the signal.
+    return this.#watch(createPlainClient(this.#options))
+  }
+
+  #watch(client: PlainRedisClient): PlainRedisClient {
     client.on('error', () => this.#sync())
     for (const event of ['ready', 'end', 'reconnecting']) client.on(event, () => this.#sync())
     return client

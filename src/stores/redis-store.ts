@@ -1,91 +1,23 @@
-import type { ConnectionOptions } from 'node:tls'
-
-
 import { InvalidOptionsError } from '../errors.js'
-import { RedisConnection, resolveRedisStoreOptions } from './redis-client.js'
+import type { ExternalRedisClient } from '../options/cache-options.js'
+import type { ResolvedRedisConnection } from '../options/redis-options.js'
+import { RedisConnection } from './redis-client.js'
 import type { RemoteStore, StoreEntry } from './store.js'
-import { ADD_TO_SET } from './scripts/add-to-set.js'
 import { DELETE_IF_EQUALS } from './scripts/delete-if-equals.js'
+import { INVALIDATE_TAG } from './scripts/invalidate-tag.js'
+import { MARK_CLEARED } from './scripts/mark-cleared.js'
+import { SET_ENTRY } from './scripts/set-entry.js'
 import { EXTEND_LOCK } from './scripts/extend-lock.js'
 import { RELEASE_LOCK } from './scripts/release-lock.js'
 import { RedisSubscriber } from './redis-subscriber.js'
 import { runScript } from './scripts/lua-script.js'
 
-/** Where and how to open the TCP (or TLS) connection. Each part overrides the same part of `url`. */
-export interface RedisSocketParts {
-  /** Host name or IP address. @default '127.0.0.1' */
-  host?: string | undefined
-  /** TCP port. @default 6379 */
-  port?: number | undefined
-  /**
-   * `true` for TLS with Node's defaults, or `tls.connect()` options (CA, client certificate,
-   * `servername`, …). `false` forces plain TCP even for a `rediss://` URL.
-   * @default true for a `rediss://` URL, else false
-   */
-  tls?: boolean | ConnectionOptions | undefined
-}
-
-/**
- * Options of `RedisStore`. Every duration is in milliseconds. Explicit fields win over the
- * matching part of `url`, so `{ url, socket: { host } }` means "this URL, but on that host".
- */
-export interface RedisStoreOptions {
-  /** `redis[s]://[[user][:password]@][host][:port][/db]`. @default 'redis://127.0.0.1:6379' */
-  url?: string | undefined
-  /** Connection parts; each one given overrides the same part of `url`. */
-  socket?: RedisSocketParts | undefined
-  /** ACL user name. @default the URL's user, else Redis' `default` user */
-  username?: string | undefined
-  /** ACL or `requirepass` password. Never logged nor included in errors. @default the URL's */
-  password?: string | undefined
-  /** Logical database index (`SELECT`). @default the URL's path, else 0 */
-  database?: number | undefined
-  /** Name shown by `CLIENT LIST` (`CLIENT SETNAME`). @default none */
-  clientName?: string | undefined
-  /**
-   * Limit for the TCP (and TLS) connect of one attempt, in ms; the attempt then counts as
-   * failed and the reconnect strategy schedules the next one.
-   * @default 2000
-   */
-  connectTimeoutMs?: number | undefined
-  /**
-   * How often a health `PING` is sent while connected, in ms. It both keeps idle connections
-   * from looking dead to `socketTimeoutMs` and probes for a frozen server. Must be less than
-   * `socketTimeoutMs`.
-   * @default 1000
-   */
-  pingIntervalMs?: number | undefined
-  /**
-   * A connection is declared dead, its pending commands rejected and a new one opened when a
-   * health `PING` stays unanswered this long, or when the socket sees no traffic this long
-   * (which also bounds a handshake with a server that accepts TCP but never answers).
-   * A frozen server is noticed within `pingIntervalMs + socketTimeoutMs`. Trade-off: a server
-   * busy for longer than this (a slow Lua script, `KEYS` on a big database) is treated as dead
-   * too, and its connection is replaced.
-   *
-   * Why both: node-redis' own `socketTimeout` is an idle timer that writes also reset, so under
-   * steady traffic it never fires on a SIGSTOPped server (measured: 400 GETs piled up over 8 s,
-   * client still "ready"), and node-redis' `pingInterval` never times its PING out (measured:
-   * a SIGSTOPped server went unnoticed for as long as we waited). The PING deadline closes
-   * both gaps: measured 1.6–2.5 s from SIGSTOP to "not ready" with the defaults.
-   * @default 1500
-   */
-  socketTimeoutMs?: number | undefined
-  /** First reconnect delay, in ms; doubles per failed attempt up to the maximum. @default 50 */
-  reconnectMinDelayMs?: number | undefined
-  /**
-   * Largest reconnect delay, in ms. Reconnection never gives up; each delay is jittered to
-   * 50–100 % of its value so that many app instances do not reconnect in lockstep. Kept at half a
-   * second so a restarted Redis is used again within a second.
-   * @default 500
-   */
-  reconnectMaxDelayMs?: number | undefined
-}
-
 /** Keys per UNLINK, so one call never blocks Redis or builds a huge command. */
 const UNLINK_CHUNK = 500
-/** Members per script call: Lua's `unpack` fails beyond about 8000 values. */
-const SADD_CHUNK = 1000
+const SCRIPTS = [SET_ENTRY, INVALIDATE_TAG, MARK_CLEARED, DELETE_IF_EQUALS, EXTEND_LOCK, RELEASE_LOCK]
+
+/** Entries per `INVALIDATE_TAG` call: bounds the work of one command. */
+const TAG_CHUNK = 500
 
 
 /**
@@ -97,13 +29,22 @@ const SADD_CHUNK = 1000
  */
 export class RedisStore implements RemoteStore {
   readonly #connection: RedisConnection
-  readonly #options: ReturnType<typeof resolveRedisStoreOptions>
+  readonly #options: ResolvedRedisConnection
   #subscriber: RedisSubscriber | undefined
 
-  /** @throws InvalidOptionsError listing every invalid option. Does not connect. */
-  constructor(options: RedisStoreOptions = {}) {
-    this.#options = resolveRedisStoreOptions(options)
-    this.#connection = new RedisConnection(this.#options)
+  /**
+   * Does not connect. With `client`, that client is used as it is and never closed; the
+   * subscriber connection (locks) is still opened from `options`.
+   */
+  constructor(options: ResolvedRedisConnection, client?: ExternalRedisClient) {
+    this.#options = options
+    this.#connection = new RedisConnection(options, client)
+    // Loaded first on every new connection: a script first sent as EVALSHA would otherwise fail
+    // with NOSCRIPT and be re-sent as EVAL behind commands issued after it, out of their order.
+    this.#connection.onReadyChange((ready) => {
+      if (!ready) return
+      for (const script of SCRIPTS) this.#connection.client.sendCommand(['SCRIPT', 'LOAD', script.body]).catch(() => undefined)
+    })
   }
 
   get isReady(): boolean {
@@ -145,10 +86,19 @@ export class RedisStore implements RemoteStore {
    * offline check and would wait for the next reconnect attempt instead of rejecting at once.
    * Not atomic: on failure some entries may have been written.
    */
-  async setMany(entries: readonly StoreEntry[]): Promise<void> {
+  async setMany(entries: readonly StoreEntry[]): Promise<boolean[]> {
     // Validate every TTL before sending anything, so a bad entry does not half-apply the batch.
     const expiries = entries.map((entry) => expiryMs(entry.ttlMs))
-    await Promise.all(entries.map((entry, i) => this.#set(entry.key, entry.value, expiries[i])))
+    return Promise.all(entries.map((entry, i) => this.#write(entry, expiries[i])))
+  }
+
+  #write(entry: StoreEntry, px: number | undefined): Promise<boolean> {
+    const tagging = entry.tagging
+    if (tagging === undefined) return this.#set(entry.key, entry.value, px).then(() => true)
+    const keys = [entry.key, tagging.stateKey, ...tagging.indexKeys]
+    const since = tagging.sinceEpoch === undefined ? '' : String(tagging.sinceEpoch)
+    const args = [toBuffer(entry.value), px === undefined ? '' : String(px), since, ...tagging.names]
+    return runScript(this.#connection.client, SET_ENTRY, keys, args).then((written) => written === 1)
   }
 
   async ttl(key: string): Promise<number | undefined> {
@@ -178,21 +128,29 @@ export class RedisStore implements RemoteStore {
     } while (cursor !== '0')
   }
 
-  /** See {@link ADD_TO_SET} for the expiry rules. No members: nothing is sent. */
-  async addToSet(setKey: string, members: readonly string[], ttlMs?: number): Promise<void> {
-    const px = expiryMs(ttlMs)
-    await Promise.all(
-      chunks(members, SADD_CHUNK).map((chunk) => runScript(this.#connection.client, ADD_TO_SET, [setKey], [px === undefined ? '' : String(px), ...chunk])),
-    )
-  }
-
   /** Unlinks `key` only if it still holds exactly `value` (so a fresh write is never removed). */
   async deleteIfEquals(key: string, value: Uint8Array): Promise<boolean> {
     return (await runScript(this.#connection.client, DELETE_IF_EQUALS, [key], [toBuffer(value)])) === 1
   }
 
-  async setMembers(setKey: string): Promise<string[]> {
-    return this.#connection.client.sMembers(setKey)
+  async tagEpoch(stateKey: string): Promise<number> {
+    const epoch = await this.#connection.client.hGet(stateKey, 'epoch')
+    return epoch === null || epoch === undefined ? 0 : Number(epoch)
+  }
+
+  /** Repeats bounded `INVALIDATE_TAG` steps until the tag's index is empty. */
+  async invalidateTag(tag: { indexKey: string; stateKey: string; name: string }): Promise<number> {
+    let removed = 0
+    for (let first = true; ; first = false) {
+      const args = [tag.name, String(TAG_CHUNK), first ? '1' : '0']
+      const [deleted, left] = (await runScript(this.#connection.client, INVALIDATE_TAG, [tag.indexKey, tag.stateKey], args)) as [number, number]
+      removed += deleted
+      if (left === 0) return removed
+    }
+  }
+
+  async markCleared(stateKey: string): Promise<void> {
+    await runScript(this.#connection.client, MARK_CLEARED, [stateKey], [])
   }
 
   async info(section: string): Promise<string> {

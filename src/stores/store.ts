@@ -16,8 +16,12 @@ export interface RemoteStore {
   getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>>
   /** `ttlMs` undefined means no expiry. */
   set(key: string, value: Uint8Array, ttlMs?: number): Promise<void>
-  /** Pipelined writes. */
-  setMany(entries: readonly StoreEntry[]): Promise<void>
+  /**
+   * Pipelined writes; a tagged or conditional entry is written with its tag indexes in one
+   * atomic script (`SET_ENTRY`). Resolves, per entry, whether it was written (a conditional
+   * write that an invalidation overtook is refused).
+   */
+  setMany(entries: readonly StoreEntry[]): Promise<boolean[]>
   /** Remaining time to live in ms; `undefined` when the key is missing; `Infinity` when it never expires. */
   ttl(key: string): Promise<number | undefined>
   /** Removes keys (UNLINK) and resolves how many existed. */
@@ -26,10 +30,12 @@ export interface RemoteStore {
   deleteIfEquals(key: string, value: Uint8Array): Promise<boolean>
   /** Iterates keys matching a Redis glob (SCAN MATCH), in batches. Never uses KEYS. */
   scan(match: string, batchSize?: number): AsyncIterable<string[]>
-  /** Adds members to a set key and extends its expiry to at least `ttlMs` (no expiry when undefined). */
-  addToSet(setKey: string, members: readonly string[], ttlMs?: number): Promise<void>
-  /** Members of a set key; empty when missing. */
-  setMembers(setKey: string): Promise<string[]>
+  /** The namespace's tag epoch (see `SET_ENTRY`): 0 before the first tag invalidation or clear. */
+  tagEpoch(stateKey: string): Promise<number>
+  /** Invalidates one tag in bounded steps (`INVALIDATE_TAG`); resolves how many entries it deleted. */
+  invalidateTag(tag: { indexKey: string; stateKey: string; name: string }): Promise<number>
+  /** Records a clear of the namespace (`MARK_CLEARED`), before its keys are deleted. */
+  markCleared(stateKey: string): Promise<void>
   /** The raw text of `INFO <section>`. */
   info(section: string): Promise<string>
   /** Takes a lock (SET NX PX) when it is free; resolves whether it did. */
@@ -50,4 +56,17 @@ export interface StoreEntry {
   readonly value: Uint8Array
   /** Undefined means no expiry. */
   readonly ttlMs?: number | undefined
+  /** Tag indexes and the epoch guard; absent for a plain, unconditional `SET`. */
+  readonly tagging?: EntryTagging | undefined
+}
+
+/** How an entry joins its tag indexes, and the tag epoch its write is conditional on. */
+export interface EntryTagging {
+  /** The namespace's tag-state hash. */
+  readonly stateKey: string
+  /** Tag names and their index keys, in the same order. */
+  readonly names: readonly string[]
+  readonly indexKeys: readonly string[]
+  /** Tag epoch read before the value was loaded; `undefined` for an unconditional write. */
+  readonly sinceEpoch: number | undefined
 }

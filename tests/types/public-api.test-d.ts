@@ -19,9 +19,13 @@ interface User {
   name: string
 }
 
-// getOrSet infers the loader's type; a miss is possible only through `undefined`.
+// getOrSet infers the loader's type: `undefined` only when the loader's own type allows it.
 declare function loadUser(id: number): Promise<User>
-expectTypeOf(cache.getOrSet('user:1', () => loadUser(1))).resolves.toEqualTypeOf<User | undefined>()
+declare function findUser(id: number): Promise<User | undefined>
+expectTypeOf(cache.getOrSet('user:1', () => loadUser(1))).resolves.toEqualTypeOf<User>()
+expectTypeOf(cache.getOrSet('user:1', () => findUser(1))).resolves.toEqualTypeOf<User | undefined>()
+expectTypeOf(cache.getOrSet('n', () => 42)).resolves.toEqualTypeOf<number>()
+expectTypeOf(cache.getOrSet('n', () => null)).resolves.toEqualTypeOf<null>()
 expectTypeOf(cache.get<User>('user:1')).resolves.toEqualTypeOf<User | undefined>()
 expectTypeOf(cache.getMany<User>(['a', 'b'])).resolves.toEqualTypeOf<Array<User | undefined>>()
 expectTypeOf(cache.getOrSetMany(['a'], async (keys) => new Map(keys.map((k) => [k, k.length])))).resolves.toEqualTypeOf<

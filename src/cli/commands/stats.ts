@@ -5,10 +5,9 @@
 import type { Command } from 'commander'
 
 import { InvalidOptionsError } from '../../index.js'
-import { DEFAULTS } from '../../options/cache-options.js'
 import { CliFailure, type CliIo, type CommandContext, ExitCode, type ExitCodeValue } from '../io.js'
 import { type CliConnection, openConnection } from '../redis-connection.js'
-import { resolveTarget, type TargetFlags } from '../target.js'
+import { CLI_DEFAULTS, resolveTarget, type TargetFlags } from '../target.js'
 import { collectStats } from './stats-collect.js'
 import { renderStatsJson, renderStatsTable } from './stats-report.js'
 
@@ -35,8 +34,8 @@ export function registerStatsCommand(program: Command, context: CommandContext):
     .command('stats')
     .description('show key counts and estimated size of a namespace, and Redis memory and hit/miss counters')
     .option('--url <url>', 'Redis URL, redis:// or rediss:// (default: $REDIS_URL, else redis://127.0.0.1:6379)')
-    .option('--namespace <ns>', 'cache namespace to inspect', DEFAULTS.namespace)
-    .option('--timeout <duration>', 'deadline of the connection and of each Redis command: 500ms, 2s, or ms', DEFAULTS.connectTimeout)
+    .option('--namespace <ns>', 'cache namespace to inspect', CLI_DEFAULTS.namespace)
+    .option('--timeout <duration>', 'deadline of the connection and of each Redis command: 500ms, 2s, or ms', CLI_DEFAULTS.timeout)
     .option('--json', 'print JSON instead of a table')
     .addHelpText('after', NOTES)
     .action(async (flags: StatsFlags) => {

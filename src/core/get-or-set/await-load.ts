@@ -1,4 +1,4 @@
-import { FactoryError, FactoryTimeoutError } from '../../errors.js'
+import { CacheError, FactoryError, FactoryTimeoutError } from '../../errors.js'
 import type { CacheEntry } from '../../shared/cache-entry.js'
 
 /** One caller's view of a shared load. */
@@ -10,7 +10,7 @@ export interface AwaitLoadParams<T> {
   readonly softTimeoutMs: number | undefined
   readonly hardTimeoutMs: number | undefined
   /** Called once when this caller stops waiting for the load (a timeout or a stale fallback). */
-  readonly onAbandon: (error: FactoryError | FactoryTimeoutError) => void
+  readonly onAbandon: (error: CacheError) => void
   /** Called when the soft timeout answered the stale value. */
   readonly onSoftTimeout: () => void
 }
@@ -19,7 +19,9 @@ export interface AwaitLoadParams<T> {
  * Waits for a shared load under this caller's own timeouts:
  * - soft timeout with a stale value: answer stale now, the load goes on and refreshes the cache;
  * - hard timeout: answer stale, else `E_FACTORY_TIMEOUT`; the load still goes on;
- * - load failure: answer stale (the error is reported), else rethrow `E_FACTORY_ERROR`.
+ * - load failure: answer stale (the error is reported), else reject with the failure: the
+ *   cache's own coded error unchanged (`E_L2_UNAVAILABLE`, `E_LOCK_TIMEOUT`, …), anything else
+ *   the loader threw as `E_FACTORY_ERROR`.
  * Timers are created only when a timeout is set, so the common path is the load itself.
  */
 export function awaitLoad<T>(params: AwaitLoadParams<T>): Promise<T | undefined> {
@@ -61,7 +63,7 @@ export function awaitLoad<T>(params: AwaitLoadParams<T>): Promise<T | undefined>
 }
 
 function fallback<T>(params: AwaitLoadParams<T>, error: unknown): T {
-  const failure = error instanceof FactoryError ? error : new FactoryError(params.key, error)
+  const failure = error instanceof CacheError ? error : new FactoryError(params.key, error)
   const stale = params.stale()
   if (stale === undefined) throw failure
   params.onAbandon(failure)

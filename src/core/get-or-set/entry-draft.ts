@@ -3,7 +3,7 @@ import type { Duration } from '../../shared/duration.js'
 import { parseDuration } from '../../shared/duration.js'
 import type { ResolvedGetOrSetPolicy } from '../../options/get-or-set-options.js'
 import type { LoaderContext } from '../cache-interface.js'
-import type { EntryShape } from '../cache-stack.js'
+import type { EntryShape } from '../engine.js'
 import { assertValidTags } from '../../shared/key.js'
 
 /**
@@ -19,7 +19,11 @@ export class EntryDraft<T> implements LoaderContext<T>, EntryShape {
   readonly ttlJitter: number
   skipped = false
 
-  constructor(key: string, policy: ResolvedGetOrSetPolicy, staleValue: T | undefined) {
+  readonly #onTags: (tags: readonly string[]) => void
+
+  /** `onTags` learns of `setTags`, so invalidations of those tags reach the running load. */
+  constructor(key: string, policy: ResolvedGetOrSetPolicy, staleValue: T | undefined, onTags: (tags: readonly string[]) => void) {
+    this.#onTags = onTags
     this.key = key
     this.staleValue = staleValue
     this.ttlMs = policy.ttlMs
@@ -38,6 +42,7 @@ export class EntryDraft<T> implements LoaderContext<T>, EntryShape {
   setTags(tags: readonly string[]): void {
     assertValidTags(tags)
     this.tags = [...tags]
+    this.#onTags(this.tags)
   }
 
   skipCache(): void {

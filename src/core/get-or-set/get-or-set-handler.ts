@@ -1,12 +1,11 @@
-import { FactoryError, type FactoryTimeoutError } from '../../errors.js'
-import { cacheEvents } from '../../monitoring/events.js'
+import { type CacheError, FactoryError, FactoryTimeoutError } from '../../errors.js'
 import type { AnswerSource } from '../../monitoring/monitor-sink.js'
 import type { ResolvedGetOrSetPolicy } from '../../options/get-or-set-options.js'
 import type { CacheEntry } from '../../shared/cache-entry.js'
 import type { Loader } from '../cache-interface.js'
-import { type CacheStack, isFresh, isStale } from '../cache-stack.js'
+import type { Engine } from '../engine.js'
 import { DistributedLocks } from '../locks/distributed-lock.js'
-import { type Flight, SingleFlight } from '../single-flight.js'
+import { FORCED_PREFIX, type Flight } from '../single-flight.js'
 import { awaitLoad } from './await-load.js'
 import { EntryDraft } from './entry-draft.js'
 
@@ -15,41 +14,55 @@ export interface SourceNote {
   source?: AnswerSource
 }
 
-/** Flights of `forceFresh` calls are kept apart: they must not be answered from the cache. */
-const FORCED = '\u0000force:'
+/** What the getOrSet flow needs from the engine: its read and write paths and its flights. */
+export type GetOrSetEngine = Pick<
+  Engine,
+  'local' | 'remote' | 'read' | 'staleLocal' | 'write' | 'entry' | 'ticket' | 'tagEpoch' | 'flights' | 'recorder' | 'l2' | 'now' | 'options'
+>
+
+/** One run of a loader, and the tag epoch read before it. */
+interface LoaderRun<T> {
+  readonly key: string
+  readonly loader: Loader<T>
+  readonly policy: ResolvedGetOrSetPolicy
+  readonly flight: Flight<T | undefined>
+  readonly sinceEpoch: Promise<number | undefined>
+}
 
 /**
  * The `getOrSet` request flow, written once:
  * 1. L1 without a lock (fresh → answer; maybe start an eager refresh);
- * 2. join or start the key's flight (in-process single-flight);
- * 3. the flight re-checks L1 and L2, keeping a stale entry for fallbacks;
+ * 2. join or start the key's flight (in-process single-flight), taking a ticket;
+ * 3. the flight re-checks L2, keeping a stale entry for fallbacks, and reads the Redis tag epoch;
  * 4. optionally takes the cross-instance lock (or gets the value its holder wrote);
- * 5. runs the loader and writes L2, then L1;
+ * 5. runs the loader, and writes L2 then L1 unless an invalidation overtook the ticket or the epoch;
  * each caller then waits under its own soft/hard timeouts (`awaitLoad`).
  */
 export class GetOrSetHandler {
-  readonly #stack: CacheStack
-  readonly flights = new SingleFlight()
+  readonly #engine: GetOrSetEngine
   readonly #locks: DistributedLocks | undefined
 
-  constructor(stack: CacheStack) {
-    this.#stack = stack
-    this.#locks = stack.l2 && new DistributedLocks(stack.l2, stack.options.clock)
+  constructor(engine: GetOrSetEngine) {
+    this.#engine = engine
+    this.#locks = engine.l2 && new DistributedLocks(engine.l2, engine.options.clock)
   }
 
   /** Answers one call; when given, `note.source` tells where the answer came from once it settles. */
   handle<T>(key: string, loader: Loader<T>, policy: ResolvedGetOrSetPolicy, note?: SourceNote): Promise<T | undefined> {
+    const engine = this.#engine
     if (!policy.forceFresh) {
-      const local = this.#stack.readLocal(key)
+      const local = engine.local(key)
       if (local !== undefined) {
         if (note) note.source = 'l1'
-        this.#maybeRefresh(key, local, loader, policy)
+        if (policy.eagerRefresh !== undefined) this.#maybeRefresh(key, local, loader, policy)
         return Promise.resolve(local.value as T)
       }
     }
-    const flightKey = policy.forceFresh ? FORCED + key : key
-    const flight = this.flights.run<T | undefined>(flightKey, key, (f) => this.#load(key, loader, policy, f))
-    flight.stale ??= this.#staleInL1(key)
+    const flightKey = policy.forceFresh ? FORCED_PREFIX + key : key
+    const flight = engine.flights.run<T | undefined>({ flightKey, key, ticket: engine.ticket(), tags: policy.tags }, (f) =>
+      this.#load(key, loader, policy, f),
+    )
+    flight.stale ??= engine.staleLocal(key)
     // A reload already known to be slow: answer the stale value now rather than wait again.
     if (flight.backgrounded && flight.stale !== undefined) return Promise.resolve(flight.stale.value as T)
     if (note) {
@@ -70,39 +83,36 @@ export class GetOrSetHandler {
 
   /** The leader's work for one flight. */
   async #load<T>(key: string, loader: Loader<T>, policy: ResolvedGetOrSetPolicy, flight: Flight<T | undefined>) {
+    // The tag epoch goes out with the re-check (one round trip for both): a load bounded by
+    // two L2 deadlines, the read and the write, however the loader is reached.
+    const sinceEpoch = this.#engine.tagEpoch()
     if (!policy.forceFresh) {
-      // Re-check both tiers: another caller (or process) may have written while this one waited.
-      const found = await this.#freshOrStale(key, flight)
+      // L1 was checked in the same tick; L2 may hold what another process wrote.
+      const found = await this.#engine.remote(key, flight.ticket, flight)
       if (found !== undefined) return found.value as T
     }
-    const lease = await this.#lock(key, policy, flight)
+    const lease = await this.#lock(key, policy)
     if (lease !== undefined && 'value' in lease) return lease.value as T
     flight.source = 'loader'
     try {
-      return await this.#runLoader(key, loader, policy, flight)
+      return await this.#runLoader({ key, loader, policy, flight, sinceEpoch })
     } finally {
       if (lease !== undefined) await lease.lease.release()
     }
   }
 
-  async #lock<T>(key: string, policy: ResolvedGetOrSetPolicy, flight: Flight<T | undefined>) {
+  async #lock(key: string, policy: ResolvedGetOrSetPolicy) {
     if (policy.lock === false || this.#locks === undefined) return undefined
-    const outcome = await this.#locks.acquire(key, policy.lock, async () => (await this.#freshOrStale(key, flight))?.value)
+    // Re-check both tiers after each wait: the holder (in another process) may have written.
+    const outcome = await this.#locks.acquire(key, policy.lock, async () => (await this.#engine.read(key))?.value)
     return 'degraded' in outcome ? undefined : outcome
   }
 
-  /** A fresh entry from L1 or L2 (recording a stale one on the flight), or `undefined`. */
-  async #freshOrStale<T>(key: string, flight: Flight<T>): Promise<CacheEntry | undefined> {
-    const local = this.#stack.l1?.get(key)
-    if (local !== undefined && isFresh(local, this.#stack.now())) return local
-    const entry = await this.#stack.readRemote(key)
-    if (entry !== undefined && isFresh(entry, this.#stack.now())) return entry
-    if (entry !== undefined) flight.stale = entry
-    return undefined
-  }
-
-  async #runLoader<T>(key: string, loader: Loader<T>, policy: ResolvedGetOrSetPolicy, flight: Flight<T | undefined>) {
-    const draft = new EntryDraft<T>(key, policy, flight.stale?.value as T | undefined)
+  async #runLoader<T>(run: LoaderRun<T>) {
+    const { key, loader, policy, flight } = run
+    // Read before the loader runs: an invalidation in any instance after this refuses the write.
+    const sinceEpoch = await run.sinceEpoch
+    const draft = new EntryDraft<T>(key, policy, flight.stale?.value as T | undefined, (tags) => (flight.tags = tags))
     let value: T | undefined
     try {
       value = await loader(draft)
@@ -111,40 +121,39 @@ export class GetOrSetHandler {
       this.#report(failure, key)
       throw failure
     }
-    if (value !== undefined && !draft.skipped && !flight.invalidated) {
-      await this.#stack.write([{ key, entry: this.#stack.entry(key, value, draft) }])
+    if (value !== undefined && !draft.skipped) {
+      const engine = this.#engine
+      await engine.write([{ key, entry: engine.entry(key, value, draft) }], { ticket: flight.ticket, sinceEpoch })
     }
     return value
   }
 
   /** On a fresh hit past the eager-refresh point, starts one background reload of the key. */
   #maybeRefresh<T>(key: string, entry: CacheEntry, loader: Loader<T>, policy: ResolvedGetOrSetPolicy): void {
-    if (policy.eagerRefresh === undefined || entry.expiresAt === undefined) return
-    const now = this.#stack.now()
-    const refreshAt = entry.createdAt + (entry.expiresAt - entry.createdAt) * policy.eagerRefresh
-    if (now < refreshAt || this.flights.get(key) !== undefined) return
+    const engine = this.#engine
+    if (entry.expiresAt === undefined) return
+    const refreshAt = entry.createdAt + (entry.expiresAt - entry.createdAt) * (policy.eagerRefresh as number)
+    if (engine.now() < refreshAt || engine.flights.get(key) !== undefined) return
     // Errors are reported by the load itself (cache:error); the caller already has its value.
-    this.flights.run<T | undefined>(key, key, (flight) => {
+    engine.flights.run<T | undefined>({ flightKey: key, key, ticket: engine.ticket(), tags: policy.tags }, (flight) => {
       flight.stale = entry
-      return this.#runLoader(key, loader, policy, flight)
+      return this.#runLoader({ key, loader, policy, flight, sinceEpoch: this.#engine.tagEpoch() })
     })
   }
 
-  #staleInL1(key: string): CacheEntry | undefined {
-    const entry = this.#stack.l1?.get(key)
-    return entry !== undefined && isStale(entry, this.#stack.now()) ? entry : undefined
-  }
-
-  #onAbandon(flight: Flight<unknown>, error: FactoryError | FactoryTimeoutError): void {
-    // Loader failures are reported once by the load; a hard timeout once per flight.
-    if (error instanceof FactoryError || flight.timedOut) return
+  #onAbandon(flight: Flight<unknown>, error: CacheError): void {
+    // Failures are reported where they happen (the loader, the engine); a hard timeout here.
+    if (!(error instanceof FactoryTimeoutError)) return
+    // A load that outlived a caller's hard timeout no longer holds its key: a later call starts
+    // a new load rather than joining one that may never settle.
+    this.#engine.flights.detach(flight)
+    if (flight.timedOut) return
     flight.timedOut = true
     this.#report(error, flight.key)
   }
 
   #report(error: FactoryError | FactoryTimeoutError, key: string): void {
-    this.#stack.stats.errors++
-    this.#stack.instr.error('loader')
-    if (this.#stack.events.has('cache:error')) this.#stack.events.emit(cacheEvents.error(error, 'getOrSet', key))
+    this.#engine.recorder.failure(error, 'loader', 'getOrSet', key)
   }
 }
+

@@ -1,75 +1,75 @@
 import { FactoryError, InvalidOptionsError } from '../../errors.js'
 import type { ResolvedGetOrSetPolicy } from '../../options/get-or-set-options.js'
-import type { CacheEntry } from '../../shared/cache-entry.js'
 import type { ManyLoader } from '../cache-interface.js'
-import { type CacheStack, type EntryWrite, isFresh } from '../cache-stack.js'
-import type { Flight, SingleFlight } from '../single-flight.js'
+import type { EntryWrite, StaleHolder } from '../engine.js'
+import type { Flight } from '../single-flight.js'
+import type { GetOrSetEngine } from './get-or-set-handler.js'
 
-/** What `getOrSetMany` needs from the cache. */
+/** What `getOrSetMany` needs. */
 export interface GetOrSetManyParams<T> {
-  readonly stack: CacheStack
-  readonly flights: SingleFlight
+  readonly engine: GetOrSetEngine & Pick<import('../engine.js').Engine, 'readMany'>
   readonly keys: readonly string[]
   readonly loader: ManyLoader<T>
   readonly policy: ResolvedGetOrSetPolicy
 }
 
 /**
- * L1 pass, one MGET for the rest, then one loader call for what is still missing. Each missing
- * key gets its own flight, so a concurrent `getOrSet` of that key joins this load, and keys
- * another caller is already loading are awaited rather than loaded twice.
+ * The engine's many-key read (an L1 pass, one MGET), then one loader call for what is still
+ * missing. Each missing key gets its own flight, so a concurrent `getOrSet` of that key joins
+ * this load, and keys another caller is already loading are awaited rather than loaded twice.
  */
 export async function getOrSetMany<T>(params: GetOrSetManyParams<T>): Promise<Array<T | undefined>> {
-  const { stack, flights, keys } = params
+  const { engine } = params
+  const unique = [...new Set(params.keys)]
   const values = new Map<string, Promise<T | undefined> | T | undefined>()
   const toRead: string[] = []
-  for (const key of new Set(keys)) {
-    const local = stack.readLocal(key)
-    const running = flights.get<T | undefined>(key)
-    if (local !== undefined) values.set(key, local.value as T)
-    else if (running !== undefined) values.set(key, running.promise)
+  for (const key of unique) {
+    const running = engine.flights.get<T | undefined>(key)
+    if (running !== undefined) values.set(key, running.promise)
     else toRead.push(key)
   }
-  const stale = new Map<string, CacheEntry>()
+  const stale = new Map<string, StaleHolder>(toRead.map((key) => [key, { stale: undefined }]))
+  const entries = await engine.readMany(toRead, stale)
   const toLoad: string[] = []
-  const entries = (await stack.l2?.readMany(toRead)) ?? []
   toRead.forEach((key, i) => {
-    const entry = stack.afterRemoteRead(key, entries[i])
-    if (entry !== undefined && isFresh(entry, stack.now())) values.set(key, entry.value as T)
-    else {
-      if (entry !== undefined) stale.set(key, entry)
-      toLoad.push(key)
-    }
+    const entry = entries[i]
+    if (entry !== undefined) values.set(key, entry.value as T)
+    else toLoad.push(key)
   })
   if (toLoad.length > 0) loadMissing(params, toLoad, stale, values)
-  return Promise.all(keys.map((key) => Promise.resolve(values.get(key))))
+  return Promise.all(params.keys.map((key) => Promise.resolve(values.get(key))))
 }
 
 function loadMissing<T>(
   params: GetOrSetManyParams<T>,
   toLoad: string[],
-  stale: Map<string, CacheEntry>,
+  stale: Map<string, StaleHolder>,
   values: Map<string, Promise<T | undefined> | T | undefined>,
 ): void {
+  const { engine, policy } = params
   const own = new Map<string, Flight<T | undefined>>()
   let startBatch!: () => void
   const batchReady = new Promise<void>((resolve) => (startBatch = resolve))
+  const ticket = engine.ticket()
   for (const key of toLoad) {
     // A key started meanwhile by someone else keeps its flight; this batch only loads its own.
-    const flight = params.flights.run<T | undefined>(key, key, async (f) => {
+    const flight = engine.flights.run<T | undefined>({ flightKey: key, key, ticket, tags: policy.tags }, async (f) => {
       own.set(key, f)
+      f.stale = stale.get(key)?.stale
       await batchReady
       return (await batch).get(key)
     })
-    values.set(key, flight.promise.catch((error: unknown) => fallback(key, stale, error)))
+    values.set(key, flight.promise.catch((error: unknown) => fallback(flight, error)))
   }
-  const batch = runBatch(params, [...own.keys()], own)
+  const batch = runBatch(params, [...own.keys()], ticket)
   startBatch()
   batch.catch(() => undefined)
 }
 
-async function runBatch<T>(params: GetOrSetManyParams<T>, keys: string[], flights: Map<string, Flight<T | undefined>>) {
+async function runBatch<T>(params: GetOrSetManyParams<T>, keys: string[], ticket: number): Promise<Map<string, T>> {
   if (keys.length === 0) return new Map<string, T>()
+  const { engine, policy } = params
+  const sinceEpoch = await engine.tagEpoch()
   let loaded: Map<string, T>
   try {
     loaded = await params.loader(keys)
@@ -82,16 +82,16 @@ async function runBatch<T>(params: GetOrSetManyParams<T>, keys: string[], flight
   const writes: EntryWrite[] = []
   for (const key of keys) {
     const value = loaded.get(key)
-    if (value === undefined || flights.get(key)?.invalidated) continue
-    writes.push({ key, entry: params.stack.entry(key, value, params.policy) })
+    if (value !== undefined) writes.push({ key, entry: engine.entry(key, value, policy) })
   }
-  if (writes.length > 0) await params.stack.write(writes)
+  // The engine drops the writes of keys an invalidation overtook since the batch's ticket.
+  if (writes.length > 0) await engine.write(writes, { ticket, sinceEpoch })
   return loaded
 }
 
-/** On a loader failure, a key with a stale (graced) value gets it; the others get the error. */
-function fallback<T>(key: string, stale: Map<string, CacheEntry>, error: unknown): T {
-  const entry = stale.get(key)
+/** On a failure, a key with a stale (graced) value gets it; the others get the error. */
+function fallback<T>(flight: Flight<T | undefined>, error: unknown): T {
+  const entry = flight.stale
   if (entry === undefined) throw error
   return entry.value as T
 }

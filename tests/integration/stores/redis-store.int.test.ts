@@ -4,8 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createClient } from '@redis/client'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 
-import { InvalidOptionsError } from '../../../src/errors.js'
-import { RedisStore, type RedisStoreOptions } from '../../../src/stores/redis-store.js'
+import { InvalidOptionsError, type OptionIssue } from '../../../src/errors.js'
+import { type RedisConnectionOptions, resolveRedisConnection } from '../../../src/options/redis-options.js'
+import { RedisStore } from '../../../src/stores/redis-store.js'
 import { type RedisServer, requireRedis, startRedis } from '../../helpers/redis-server.js'
 
 const hasRedis = requireRedis()
@@ -16,8 +17,16 @@ const FROZEN_DETECTION_BOUND_MS = 1000 + 1500 + 500
 const stores: RedisStore[] = []
 const servers: RedisServer[] = []
 
-function newStore(options: RedisStoreOptions): RedisStore {
-  const store = new RedisStore(options)
+/** The store's settings through the cache's own resolver (the only one). */
+function storeOptions({ url, ...rest }: RedisConnectionOptions & { url: string }) {
+  const issues: OptionIssue[] = []
+  const resolved = resolveRedisConnection(url, rest, issues)
+  if (issues.length > 0) throw new InvalidOptionsError(issues)
+  return resolved
+}
+
+function newStore(options: RedisConnectionOptions & { url: string }): RedisStore {
+  const store = new RedisStore(storeOptions(options))
   stores.push(store)
   return store
 }
@@ -62,23 +71,23 @@ afterAll(async () => {
 })
 
 describe('RedisStore options', () => {
-  it('reports every invalid option at once', () => {
-    const bad = { url: 'http://x', connectTimeoutMs: -1, pingIntervalMs: 2000, socketTimeoutMs: 1000, database: 1.5 }
+  it('reports every invalid connection option at once, with its path', () => {
+    const bad = { url: 'http://x', connectTimeout: -1, pingInterval: 2000, socketTimeout: 1000, database: 1.5 } as never
     const error = (() => {
       try {
-        new RedisStore(bad)
+        storeOptions(bad)
       } catch (e) {
         return e
       }
     })()
     expect(error).toBeInstanceOf(InvalidOptionsError)
     const paths = (error as InvalidOptionsError).issues.map((issue) => issue.path)
-    expect(paths).toEqual(expect.arrayContaining(['url', 'connectTimeoutMs', 'socketTimeoutMs', 'database']))
+    expect(paths).toEqual(expect.arrayContaining(['redisUrl', 'redis.connectTimeout', 'redis.socketTimeout', 'redis.database']))
   })
 
   it('never echoes a URL, which may carry a password', () => {
-    expect(() => new RedisStore({ url: 'http://user:s3cret@host' })).toThrow(/url: expected a redis/)
-    expect(() => new RedisStore({ url: 'http://user:s3cret@host' })).not.toThrow(/s3cret/)
+    expect(() => storeOptions({ url: 'http://user:s3cret@host' })).toThrow(/redisUrl: expected a redis/)
+    expect(() => storeOptions({ url: 'http://user:s3cret@host' })).not.toThrow(/s3cret/)
   })
 
   it('rejects commands at once before connect() was called', async () => {
@@ -93,7 +102,6 @@ describe('RedisStore options', () => {
     expect(await store.getMany([])).toEqual([])
     await store.setMany([])
     expect(await store.deleteMany([])).toBe(0)
-    await store.addToSet('s', [])
   })
 })
 
@@ -256,39 +264,60 @@ describe.skipIf(!hasRedis)('RedisStore against a running server', () => {
     expect(await store.deleteIfEquals(`${p}missing`, stale)).toBe(false)
   })
 
-  it('addToSet adds members and gives a new set the TTL', async () => {
+  /** A tagged write through `SET_ENTRY`, as the L2 tier sends it. */
+  function tagged(p: string, key: string, tags: string[], ttlMs?: number, sinceEpoch?: number) {
+    const names = tags
+    return {
+      key: `${p}${key}`,
+      value: Buffer.from(key),
+      ttlMs,
+      tagging: { stateKey: `${p}#tags`, names, indexKeys: names.map((t) => `${p}#tag:${t}`), sinceEpoch },
+    }
+  }
+
+  it('writes a tagged entry and its index atomically; the index lives as long as its longest member', async () => {
     const p = prefix()
-    await store.addToSet(`${p}tag`, ['a', 'b'], 10_000)
-    await store.addToSet(`${p}tag`, ['b', 'c'], 10_000)
-    expect((await store.setMembers(`${p}tag`)).sort()).toEqual(['a', 'b', 'c'])
-    expect(await store.ttl(`${p}tag`)).toBeGreaterThan(9000)
-    expect(await store.setMembers(`${p}missing`)).toEqual([])
+    expect(await store.setMany([tagged(p, 'a', ['t'], 5000), tagged(p, 'b', ['t'], 60_000)])).toEqual([true, true])
+    expect((await admin.zRange(`${p}#tag:t`, 0, -1)).sort()).toEqual([`${p}a`, `${p}b`])
+    expect(await store.ttl(`${p}#tag:t`)).toBeGreaterThan(59_000)
+    await store.setMany([tagged(p, 'c', ['t'])])
+    expect(await store.ttl(`${p}#tag:t`)).toBe(Number.POSITIVE_INFINITY)
   })
 
-  it('addToSet extends a set TTL to its longest member but never shortens it', async () => {
+  it('prunes expired members on every tagged write, so an index holds its live entries only', async () => {
     const p = prefix()
-    await store.addToSet(`${p}tag`, ['a'], 5000)
-    await store.addToSet(`${p}tag`, ['b'], 60_000)
-    expect(await store.ttl(`${p}tag`)).toBeGreaterThan(59_000)
-    await store.addToSet(`${p}tag`, ['c'], 1000)
-    expect(await store.ttl(`${p}tag`)).toBeGreaterThan(59_000)
+    await store.setMany(Array.from({ length: 300 }, (_, i) => tagged(p, `old${i}`, ['t'], 20)))
+    await sleep(40)
+    await store.setMany([tagged(p, 'live', ['t'], 60_000)])
+    expect(await admin.zRange(`${p}#tag:t`, 0, -1)).toEqual([`${p}live`])
   })
 
-  it('addToSet without TTL makes the set persistent, and later expiring members keep it so', async () => {
-    const p = prefix()
-    await store.addToSet(`${p}tag`, ['a'], 5000)
-    await store.addToSet(`${p}tag`, ['forever'])
-    expect(await store.ttl(`${p}tag`)).toBe(Number.POSITIVE_INFINITY)
-    await store.addToSet(`${p}tag`, ['b'], 5000)
-    expect(await store.ttl(`${p}tag`)).toBe(Number.POSITIVE_INFINITY)
-  })
-
-  it('addToSet handles thousands of members and an emptied script cache', async () => {
+  it('invalidates a tag in bounded steps, even past the script cache being emptied', async () => {
     const p = prefix()
     await admin.scriptFlush()
-    const members = Array.from({ length: 2500 }, (_, i) => `m${i}`)
-    await store.addToSet(`${p}tag`, members, 10_000)
-    expect((await store.setMembers(`${p}tag`)).length).toBe(2500)
+    await store.setMany(Array.from({ length: 1200 }, (_, i) => tagged(p, `k${i}`, ['big'], 60_000)))
+    const removed = await store.invalidateTag({ indexKey: `${p}#tag:big`, stateKey: `${p}#tags`, name: 'big' })
+    expect(removed).toBe(1200)
+    expect(await admin.exists(`${p}#tag:big`)).toBe(0)
+    expect(await admin.exists(`${p}k7`)).toBe(0)
+  })
+
+  it('refuses a conditional write when one of its tags was invalidated after its epoch', async () => {
+    const p = prefix()
+    const epoch = await store.tagEpoch(`${p}#tags`)
+    await store.invalidateTag({ indexKey: `${p}#tag:t`, stateKey: `${p}#tags`, name: 't' })
+    expect(await store.setMany([tagged(p, 'late', ['t'], 60_000, epoch), tagged(p, 'other', ['u'], 60_000, epoch)])).toEqual([false, true])
+    expect(await store.get(`${p}late`)).toBeUndefined()
+    expect(await store.tagEpoch(`${p}#tags`)).toBe(epoch + 1)
+  })
+
+  it('refuses a conditional write after the namespace was marked cleared', async () => {
+    const p = prefix()
+    const epoch = await store.tagEpoch(`${p}#tags`)
+    await store.markCleared(`${p}#tags`)
+    const untagged = { key: `${p}x`, value: Buffer.from('x'), tagging: { stateKey: `${p}#tags`, names: [], indexKeys: [], sinceEpoch: epoch } }
+    expect(await store.setMany([untagged])).toEqual([false])
+    expect(await store.setMany([{ ...untagged, tagging: { ...untagged.tagging, sinceEpoch: epoch + 1 } }])).toEqual([true])
   })
 
   it('disconnect rejects later commands, is safe twice, and connect() then answers false', async () => {
@@ -361,8 +390,8 @@ describe.skipIf(!hasRedis)('RedisStore when Redis fails', () => {
       () => store.setMany([{ key: 'k', value: Buffer.from('v') }]),
       () => store.ttl('k'),
       () => store.deleteMany(['k']),
-      () => store.addToSet('s', ['m'], 1000),
-      () => store.setMembers('s'),
+      () => store.tagEpoch('s'),
+      () => store.invalidateTag({ indexKey: 'i', stateKey: 's', name: 't' }),
       async () => {
         for await (const batch of store.scan('*')) return batch
       },

@@ -1,4 +1,4 @@
-import { type LanguageModelMiddleware, generateText, streamText, wrapLanguageModel } from 'ai'
+import { type LanguageModelMiddleware, generateText, jsonSchema, streamText, tool, wrapLanguageModel } from 'ai'
 import { MockLanguageModelV3, simulateReadableStream } from 'ai/test'
 import { describe, expect, it } from 'vitest'
 
@@ -65,7 +65,7 @@ describe('createAICacheMiddleware (AI SDK language-model middleware)', () => {
     expect(ai.getAIPerformanceSummary().saved).toMatchObject({ modelCalls: 1, inputTokens: 12, outputTokens: 5, cost: (12 + 10) / 1e6 })
   })
 
-  it('calls the model again when the prompt, system prompt, tools or temperature change', async () => {
+  it('calls the model again when the prompt, system prompt, output limit or temperature change', async () => {
     const { calls, model } = setup()
     await generateText({ model, prompt: 'A', temperature: 0 })
     await generateText({ model, prompt: 'B', temperature: 0 })
@@ -74,6 +74,41 @@ describe('createAICacheMiddleware (AI SDK language-model middleware)', () => {
     await generateText({ model, prompt: 'A', temperature: 0.7 })
     await generateText({ model, prompt: 'A', temperature: 0.7 })
     expect(calls.generate).toBe(6)
+  })
+
+  it('calls the model again when only the tools change', async () => {
+    const { calls, model } = setup()
+    const city = jsonSchema<{ city: string }>({ type: 'object', properties: { city: { type: 'string' } }, required: ['city'] })
+    const weather = tool({ description: 'Weather of a city', inputSchema: city, execute: async () => 'sunny' })
+    const forecast = tool({ description: 'Three-day forecast of a city', inputSchema: city, execute: async () => 'sunny, then rain' })
+    await generateText({ model, prompt: 'Plan my trip', temperature: 0 })
+    await generateText({ model, prompt: 'Plan my trip', temperature: 0, tools: { weather } })
+    await generateText({ model, prompt: 'Plan my trip', temperature: 0, tools: { weather, forecast } })
+    expect(calls.generate).toBe(3)
+    await generateText({ model, prompt: 'Plan my trip', temperature: 0, tools: { weather } })
+    expect(calls.generate).toBe(3)
+  })
+
+  it('calls the model again for the same model id served by another provider', async () => {
+    const ai = new AIResponseCache(new InMemoryCache({ namespace: 'sdk' }))
+    const middleware = createAICacheMiddleware(ai)
+    const calls: string[] = []
+    const providerModel = (provider: string) =>
+      wrapLanguageModel({
+        middleware,
+        model: new MockLanguageModelV3({
+          provider,
+          modelId: 'gpt-4o-mini',
+          doGenerate: async () => {
+            calls.push(provider)
+            return { content: [{ type: 'text', text: `from ${provider}` }], finishReason: { unified: 'stop', raw: 'stop' }, usage, warnings: [] }
+          },
+        }),
+      })
+    const openai = await generateText({ model: providerModel('openai.chat'), prompt: 'Same prompt', temperature: 0 })
+    const azure = await generateText({ model: providerModel('azure.chat'), prompt: 'Same prompt', temperature: 0 })
+    expect([openai.text, azure.text]).toEqual(['from openai.chat', 'from azure.chat'])
+    expect(calls).toEqual(['openai.chat', 'azure.chat'])
   })
 
   it('does not replay request bodies or response headers', async () => {

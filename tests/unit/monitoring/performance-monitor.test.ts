@@ -105,7 +105,7 @@ const SCRIPTED_SUMMARY: PerformanceSummary = {
     tag: { count: 1, keysRemoved: 5 },
     clear: { count: 1, keysRemoved: 40 },
   },
-  errors: { total: 3, byReason: { deadline: 2, connection: 0, decode: 1, loader: 0, other: 0 } },
+  errors: { total: 3, byReason: { deadline: 2, connection: 0, skipped: 0, decode: 1, loader: 0, other: 0 } },
   circuit: {
     transitions: 2,
     byTarget: { closed: 0, open: 1, 'half-open': 1 },

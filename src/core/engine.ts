@@ -1,0 +1,372 @@
+import type { CacheError } from '../errors.js'
+import type { AnswerSource, InvalidationKind } from '../monitoring/monitor-sink.js'
+import type { ResolvedBaseOptions } from '../options/resolve-cache-options.js'
+import type { CacheEntry } from '../shared/cache-entry.js'
+import { globToRegExp } from '../shared/key.js'
+import { Generations } from './generations.js'
+import { checkValueSize } from './value-size.js'
+import { LocalTier } from './local-tier.js'
+import { PendingInvalidations } from './pending-invalidations.js'
+import { Recorder } from './recorder.js'
+import type { RemoteFailure, RemoteOutcome, RemoteRead, RemoteTier, RemoteTierParams } from './remote-tier.js'
+import { SingleFlight } from './single-flight.js'
+
+/** One write: a key and the entry to store under it. */
+export interface EntryWrite {
+  readonly key: string
+  readonly entry: CacheEntry
+}
+
+/** A load's write: cached only if nothing invalidated its key (or tags) since `ticket`. */
+export interface LoadGuard {
+  readonly ticket: number
+  /** The Redis tag epoch read before the loader ran, so other instances' invalidations count too. */
+  readonly sinceEpoch: number | undefined
+}
+
+/** What an entry is written with. */
+export interface EntryShape {
+  readonly ttlMs: number
+  readonly graceMs: number
+  readonly ttlJitter: number
+  readonly tags: readonly string[]
+}
+
+/** Receives a stale (graced) entry found on the way: the getOrSet flight keeps it for fallbacks. */
+export interface StaleHolder {
+  stale: CacheEntry | undefined
+}
+
+/** How the engine is built: the resolved options and, for Redis caches, the L2 tier. */
+export interface EngineParams {
+  readonly options: ResolvedBaseOptions
+  /** When false, an L2 failure rejects the caller's promise with `E_L2_UNAVAILABLE`. */
+  readonly suppressL2Errors: boolean
+  readonly remote?: ((params: Pick<RemoteTierParams, 'recorder' | 'onReady'>) => RemoteTier) | undefined
+}
+
+/** Where an entry stands at a given time. The one place that decides freshness. */
+export function freshness(entry: CacheEntry, now: number): 'fresh' | 'stale' | 'expired' {
+  if (entry.expiresAt === undefined || entry.expiresAt > now) return 'fresh'
+  return entry.staleUntil !== undefined && entry.staleUntil > now ? 'stale' : 'expired'
+}
+
+/**
+ * The orchestrator: it owns the read, write and invalidate paths of both tiers, and reports
+ * every tier outcome once through the recorder. The public methods, the getOrSet flow and the
+ * statistics use it through these paths only.
+ *
+ * Ordering inside the process comes from {@link Generations}: writes and invalidations take a
+ * number; an L1 fill or a load's write happens only if nothing concerning its key overtook the
+ * ticket it started with. Invalidations drop L1 and detach running loads before they go to
+ * Redis, and one that cannot reach Redis is queued ({@link PendingInvalidations}) and applied
+ * before any later L2 call once Redis is back. This is also where cross-instance invalidations
+ * are to be applied: they are one more caller of the invalidate paths.
+ */
+export class Engine {
+  readonly options: ResolvedBaseOptions
+  readonly recorder: Recorder
+  readonly l1: LocalTier | undefined
+  readonly l2: RemoteTier | undefined
+  readonly flights = new SingleFlight()
+  readonly #generations = new Generations()
+  readonly #pending = new PendingInvalidations()
+  readonly #suppressL2Errors: boolean
+  #draining: Promise<void> | undefined
+
+  constructor({ options, remote, suppressL2Errors }: EngineParams) {
+    this.options = options
+    this.recorder = new Recorder(options.name, options.monitor)
+    this.l1 = options.l1 === false ? undefined : new LocalTier(options.l1, options.clock)
+    this.l2 = remote?.({ recorder: this.recorder, onReady: () => this.#onReady() })
+    this.#suppressL2Errors = suppressL2Errors
+  }
+
+  now(): number {
+    return this.options.clock.now()
+  }
+
+  /** Invalidations waiting for Redis. */
+  get pendingInvalidations(): number {
+    return this.#pending.size
+  }
+
+  /**
+   * Builds the entry to store. Without L2 nothing is encoded, so `maxValueBytes` is checked on
+   * the value's encoded size all the same (see {@link checkValueSize}).
+   */
+  entry(key: string, value: unknown, shape: EntryShape): CacheEntry {
+    if (this.l2 === undefined) checkValueSize(key, value, this.options.maxValueBytes)
+    const now = this.now()
+    const tags = shape.tags
+    if (shape.ttlMs <= 0) return { value, createdAt: now, expiresAt: undefined, tags }
+    const ttlMs = shape.ttlJitter > 0 ? shape.ttlMs * (1 - this.options.random() * shape.ttlJitter) : shape.ttlMs
+    const expiresAt = now + Math.max(1, Math.round(ttlMs))
+    if (shape.graceMs <= 0) return { value, createdAt: now, expiresAt, tags }
+    return { value, createdAt: now, expiresAt, staleUntil: expiresAt + shape.graceMs, tags }
+  }
+
+  /** The ticket a read or a load starts with. */
+  ticket(): number {
+    return this.#generations.ticket()
+  }
+
+  /** L1 lookup, counted: a fresh entry or `undefined`. The hot path: no clock read unless graced. */
+  local(key: string): CacheEntry | undefined {
+    const l1 = this.l1
+    if (l1 === undefined) return undefined
+    const entry = l1.get(key)
+    // Only graced entries can be in L1 past their ttl (lru-cache drops the others itself).
+    if (entry === undefined || (entry.staleUntil !== undefined && freshness(entry, this.now()) !== 'fresh')) {
+      this.recorder.l1Miss()
+      return undefined
+    }
+    this.recorder.l1Hit(key)
+    return entry
+  }
+
+  /** A stale (graced) entry in L1, uncounted: the fallback of a load that fails or is slow. */
+  staleLocal(key: string): CacheEntry | undefined {
+    const entry = this.l1?.get(key)
+    return entry !== undefined && freshness(entry, this.now()) === 'stale' ? entry : undefined
+  }
+
+  /**
+   * The L2 half of a read, counted: a fresh entry or `undefined`. A stale entry goes to
+   * `holder`. What it finds fills L1 unless an invalidation or write overtook `ticket`.
+   */
+  async remote(key: string, ticket: number, holder?: StaleHolder): Promise<CacheEntry | undefined> {
+    const l2 = this.l2
+    if (l2 === undefined) {
+      this.recorder.miss(key)
+      return undefined
+    }
+    const read = await this.#l2(() => l2.read(key))
+    return this.#settle(key, read, ticket, holder)
+  }
+
+  /** The one read path: L1, then L2. `note.source` tells which answered. */
+  async read(key: string, note?: { source?: AnswerSource }): Promise<CacheEntry | undefined> {
+    const local = this.local(key)
+    if (local !== undefined) {
+      if (note) note.source = 'l1'
+      return local
+    }
+    const entry = await this.remote(key, this.ticket())
+    if (note) note.source = entry === undefined ? 'none' : 'l2'
+    return entry
+  }
+
+  /** The read path for many keys: an L1 pass, then one MGET for the rest. Aligned with `keys`. */
+  async readMany(keys: readonly string[], holders?: ReadonlyMap<string, StaleHolder>): Promise<Array<CacheEntry | undefined>> {
+    const results = keys.map((key) => this.local(key))
+    const missing = keys.filter((_key, i) => results[i] === undefined)
+    if (missing.length === 0) return results
+    const l2 = this.l2
+    if (l2 === undefined) {
+      missing.forEach((key) => this.recorder.miss(key))
+      return results
+    }
+    const ticket = this.ticket()
+    const reads = await this.#l2(() => l2.readMany(missing))
+    let j = 0
+    return results.map((found, i) => {
+      if (found !== undefined) return found
+      const key = keys[i] as string
+      return this.#settle(key, reads[j++] as RemoteRead, ticket, holders?.get(key))
+    })
+  }
+
+  /**
+   * The one write path: L2 (encoded first, so a value that cannot be stored fails before any
+   * state changes), then L1, then the events. A load's write (`guard`) is dropped when an
+   * invalidation overtook it; a write that cannot reach Redis still fills L1 and queues the
+   * deletion of the key's older value in Redis. Resolves whether every entry was cached.
+   */
+  async write(writes: readonly EntryWrite[], guard?: LoadGuard): Promise<boolean> {
+    const live = guard === undefined ? writes : writes.filter(({ key, entry }) => !this.#generations.overtaken(guard.ticket, key, entry.tags))
+    if (live.length === 0) return false
+    const encoded = this.l2?.encode(live.map(({ key, entry }) => ({ key, entry, sinceEpoch: guard?.sinceEpoch })))
+    const tickets = live.map(({ key }) => this.#generations.touch(key))
+    // A call that starts after this write must not join a load begun before it.
+    if (guard === undefined) for (const { key } of live) this.flights.detachKey(key)
+    let written: readonly boolean[] | undefined
+    if (this.l2 !== undefined && encoded !== undefined) {
+      const l2 = this.l2
+      if (this.#pending.size > 0) for (const { key } of live) this.#pending.supersede(key)
+      const outcome = await this.#l2(() => l2.send(encoded))
+      if (outcome.kind === 'ok') written = outcome.value
+      else this.#failed(outcome, 'set', live, () => this.#pending.addKeys(live.map(({ key }) => key)))
+    }
+    let all = true
+    live.forEach(({ key, entry }, i) => {
+      // Refused by Redis (another instance invalidated one of its tags since the load began) or
+      // overtaken here: L1 must not keep the value this write replaced either.
+      if (written?.[i] === false || this.#generations.overtaken(tickets[i] as number, key, entry.tags)) {
+        this.l1?.delete(key)
+        all = false
+        return
+      }
+      this.l1?.set(key, entry)
+      this.recorder.wrote(key)
+    })
+    return all && live.length === writes.length
+  }
+
+  /** The Redis tag epoch a load reads before its loader runs; `undefined` without Redis. */
+  async tagEpoch(): Promise<number | undefined> {
+    const l2 = this.l2
+    if (l2 === undefined) return undefined
+    const outcome = await this.#l2(() => l2.tagEpoch())
+    return outcome.kind === 'ok' ? outcome.value : undefined
+  }
+
+  /** Deletes keys in both tiers; resolves how many existed (in Redis when it was reached). */
+  async deleteKeys(keys: readonly string[]): Promise<number> {
+    let local = 0
+    for (const key of keys) {
+      this.#generations.touch(key)
+      this.flights.detachKey(key)
+      if (this.l1?.delete(key)) local++
+    }
+    const remote = this.l2 && keys.length > 0 ? await this.#invalidate('delete', (l2) => l2.deleteKeys(keys), () => this.#pending.addKeys(keys)) : undefined
+    return this.#deleted('delete', keys, remote ?? local)
+  }
+
+  /** Deletes the keys matching a glob in both tiers, graced copies included. */
+  async deletePattern(pattern: string): Promise<number> {
+    const regex = globToRegExp(pattern)
+    const matches = (key: string) => regex.test(key)
+    this.#generations.sweep(matches)
+    this.flights.detachWhere(matches)
+    const localKeys = [...(this.l1?.keys(true) ?? [])].filter(matches)
+    localKeys.forEach((key) => this.l1?.delete(key))
+    const remote = await this.#invalidate('pattern', (l2) => l2.deletePattern(pattern), () => this.#pending.addPattern(pattern))
+    return this.#deleted('pattern', localKeys, remote ?? localKeys.length)
+  }
+
+  /** Deletes every entry carrying one of `tags`, in both tiers. */
+  async deleteTags(tags: readonly string[]): Promise<number> {
+    const wanted = new Set(tags)
+    const matches = (_key: string, entryTags: readonly string[]) => entryTags.some((tag) => wanted.has(tag))
+    this.#generations.sweep(matches)
+    this.flights.detachWhere(matches)
+    const localKeys = new Set<string>()
+    for (const tag of tags) for (const key of this.l1?.keysWithTag(tag) ?? []) localKeys.add(key)
+    localKeys.forEach((key) => this.l1?.delete(key))
+    const remote = await this.#invalidate('tag', (l2) => l2.deleteTags(tags), () => this.#pending.addTags(tags))
+    return this.#deleted('tag', [...localKeys], remote ?? localKeys.size)
+  }
+
+  /** Deletes every entry of the namespace, and nothing else. */
+  async clear(): Promise<void> {
+    this.#generations.sweep(() => true)
+    this.flights.detachWhere()
+    const local = this.l1?.size ?? 0
+    this.l1?.clear()
+    const remote = await this.#invalidate('clear', (l2) => l2.clear(), () => this.#pending.addAll())
+    this.#deleted('clear', [], remote ?? local)
+  }
+
+  /** Keys of the namespace matching a glob: from Redis when there is one, else from L1. */
+  async keys(pattern: string): Promise<string[]> {
+    const l2 = this.l2
+    if (l2 === undefined) {
+      const regex = globToRegExp(pattern)
+      return [...(this.l1?.keys() ?? [])].filter((key) => regex.test(key))
+    }
+    const outcome = await this.#l2(() => l2.keys(pattern))
+    if (outcome.kind === 'ok') return outcome.value
+    this.#failed(outcome, 'getKeys', undefined)
+    return []
+  }
+
+  /** Counts, reports and decides one L2 read outcome. */
+  #settle(key: string, read: RemoteRead, ticket: number, holder: StaleHolder | undefined): CacheEntry | undefined {
+    if (read.kind === 'found') {
+      const entry = read.entry
+      const state = freshness(entry, this.now())
+      if (state === 'expired' || (this.#pending.size > 0 && this.#pending.covers(key, entry.tags))) {
+        this.recorder.l2Miss(key)
+        return undefined
+      }
+      if (!this.#generations.overtaken(ticket, key, entry.tags)) this.l1?.set(key, entry)
+      if (state === 'fresh') {
+        this.recorder.l2Hit(key)
+        return entry
+      }
+      if (holder !== undefined) holder.stale = entry
+    } else if (read.kind === 'corrupt') {
+      this.recorder.failure(read.error, 'decode', 'get', key)
+    } else if (read.kind !== 'miss') {
+      this.#failed(read, 'get', [{ key }])
+    }
+    this.recorder.l2Miss(key)
+    return undefined
+  }
+
+  /** Runs an invalidation in Redis; on failure queues it (`enqueue`), reports it and, unless suppressed, rejects. */
+  async #invalidate(kind: InvalidationKind, run: (l2: RemoteTier) => Promise<RemoteOutcome<number>>, enqueue: () => void): Promise<number | undefined> {
+    const l2 = this.l2
+    if (l2 === undefined) return undefined
+    const outcome = await this.#l2(() => run(l2))
+    if (outcome.kind === 'ok') return outcome.value
+    this.#failed(outcome, kind === 'delete' ? 'delete' : `invalidate:${kind}`, undefined, enqueue)
+    return undefined
+  }
+
+  /**
+   * Reports an L2 failure. With `enqueue`, what failed is queued for when Redis is back; it is
+   * reported even when errors are suppressed, so whoever alerts on `cache:error` sees it.
+   */
+  #failed(failure: RemoteFailure, operation: string, keys: ReadonlyArray<{ key: string }> | undefined, enqueue?: () => void): void {
+    if (enqueue !== undefined) {
+      enqueue()
+      this.recorder.queued()
+    }
+    const reason = failure.kind === 'skipped' ? 'skipped' : failure.reason
+    this.recorder.failure(failure.error, reason, operation, keys?.length === 1 ? keys[0]?.key : undefined)
+    if (!this.#suppressL2Errors) throw failure.error as CacheError
+  }
+
+  #deleted(kind: InvalidationKind, keys: readonly string[], count: number): number {
+    this.recorder.deleted(kind, keys, count)
+    return count
+  }
+
+  /** Every L2 call goes through here: queued invalidations are applied before it. */
+  #l2<T>(call: () => Promise<T>): Promise<T> {
+    if (this.#pending.size === 0) return call()
+    return this.#drain().then(call)
+  }
+
+  #onReady(): void {
+    if (this.#pending.size > 0) void this.#drain()
+  }
+
+  #drain(): Promise<void> {
+    this.#draining ??= this.#applyPending().finally(() => (this.#draining = undefined))
+    return this.#draining
+  }
+
+  /** Applies the queued invalidations in one pass; what fails stays queued for the next one. */
+  async #applyPending(): Promise<void> {
+    const l2 = this.l2
+    if (l2 === undefined || !l2.store.isReady) return
+    const batch = this.#pending.snapshot()
+    const steps: Array<() => Promise<RemoteOutcome<unknown>>> = []
+    if (batch.all) steps.push(() => l2.clear())
+    if (batch.patterns.length > 0) steps.push(...batch.patterns.map((pattern) => () => l2.deletePattern(pattern)))
+    if (batch.tags.length > 0) steps.push(() => l2.deleteTags(batch.tags))
+    if (batch.keys.length > 0) steps.push(() => l2.deleteKeys(batch.keys))
+    for (const step of steps) {
+      const outcome = await step()
+      if (outcome.kind !== 'ok') {
+        const reason = outcome.kind === 'skipped' ? 'skipped' : outcome.reason
+        this.recorder.failure(outcome.error, reason, 'invalidate:queued')
+        return
+      }
+    }
+    this.#pending.applied(batch)
+  }
+}

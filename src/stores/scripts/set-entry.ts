@@ -1,0 +1,56 @@
+import { defineScript } from './lua-script.js'
+
+/**
+ * Writes an entry and indexes it under its tags, atomically, refusing a load that an
+ * invalidation has overtaken.
+ *
+ * KEYS[1] = entry key; KEYS[2] = the namespace's tag-state hash; KEYS[3..] = one tag index per tag.
+ * ARGV[1] = encoded entry; ARGV[2] = physical ttl in ms, or '' for no expiry; ARGV[3] = the
+ * tag epoch read before the loader ran, or '' for an unconditional write; ARGV[4..] = the tag
+ * names, in the order of KEYS[3..].
+ *
+ * Tag-state hash fields: `epoch` (a counter bumped by every tag invalidation and every clear),
+ * `*` (the epoch of the last clear), `t:<tag>` (the epoch of the tag's last invalidation). A
+ * conditional write is refused (returns 0) when the namespace was cleared, or one of the entry's
+ * tags invalidated, after the epoch it carries. Epochs come from Redis, so no client clock is
+ * compared with another.
+ *
+ * A tag index is a sorted set of entry keys scored by each entry's physical expiry, in the
+ * server's own time (TIME). Every write prunes the members that have expired, so an index
+ * holds its live entries plus those that expired since its last write, and the index itself
+ * expires with its longest-lived member (or persists while one never expires).
+ * Returns 1 when written.
+ */
+export const SET_ENTRY = defineScript(`
+local ntags = #KEYS - 2
+if ARGV[3] ~= '' then
+  local since = tonumber(ARGV[3])
+  local cleared = redis.call('HGET', KEYS[2], '*')
+  if cleared and tonumber(cleared) > since then return 0 end
+  for i = 1, ntags do
+    local at = redis.call('HGET', KEYS[2], 't:' .. ARGV[3 + i])
+    if at and tonumber(at) > since then return 0 end
+  end
+end
+if ARGV[2] == '' then
+  redis.call('SET', KEYS[1], ARGV[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+if ntags == 0 then return 1 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local score = '+inf'
+if ARGV[2] ~= '' then score = string.format('%d', now + tonumber(ARGV[2])) end
+for i = 3, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', string.format('%d', now))
+  redis.call('ZADD', KEYS[i], score, KEYS[1])
+  local top = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
+  local last = tonumber(top[2])
+  if last == math.huge then
+    redis.call('PERSIST', KEYS[i])
+  else
+    redis.call('PEXPIREAT', KEYS[i], string.format('%d', last + 1))
+  end
+end
+return 1`)
