@@ -255,7 +255,15 @@ export class Engine {
     for (const tag of tags) for (const key of this.l1?.keysWithTag(tag) ?? []) localKeys.add(key)
     localKeys.forEach((key) => this.l1?.delete(key))
     const remote = await this.#invalidate('tag', (l2) => l2.deleteTags(tags), () => this.#pending.addTags(tags))
-    return this.#deleted('tag', [...localKeys], remote ?? localKeys.size)
+    // Redis' index may also name keys rewritten since without the tag: they are gone from
+    // Redis now, so they leave L1 too and the tiers agree.
+    for (const key of remote?.keys ?? []) {
+      if (localKeys.has(key)) continue
+      this.#generations.touch(key)
+      this.flights.detachKey(key)
+      this.l1?.delete(key)
+    }
+    return this.#deleted('tag', [...localKeys], remote?.removed ?? localKeys.size)
   }
 
   /** Deletes every entry of the namespace, and nothing else. */
@@ -306,7 +314,7 @@ export class Engine {
   }
 
   /** Runs an invalidation in Redis; on failure queues it (`enqueue`), reports it and, unless suppressed, rejects. */
-  async #invalidate(kind: InvalidationKind, run: (l2: RemoteTier) => Promise<RemoteOutcome<number>>, enqueue: () => void): Promise<number | undefined> {
+  async #invalidate<T>(kind: InvalidationKind, run: (l2: RemoteTier) => Promise<RemoteOutcome<T>>, enqueue: () => void): Promise<T | undefined> {
     const l2 = this.l2
     if (l2 === undefined) return undefined
     const outcome = await this.#l2(() => run(l2))

@@ -50,7 +50,9 @@ export class LocalTier {
       this.#lru.delete(key)
       return
     }
-    this.#lru.set(key, entry, { ttl: Math.ceil(ttl), size: Math.max(1, estimateSize(entry.value)) })
+    // lru-cache treats an entry as live while its age is at most its ttl; ours ends at `until`
+    // itself, so the ttl stops half a millisecond short (integer clocks: gone at `until`).
+    this.#lru.set(key, entry, { ttl: until === undefined ? 0 : ttl - 0.5, size: Math.max(1, estimateSize(entry.value)) })
     // A value too large for maxBytes is refused by lru-cache; only index what was kept.
     if (entry.tags.length > 0 && this.#lru.peek(key) === entry) this.#index(key, entry.tags)
   }

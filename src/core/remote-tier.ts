@@ -169,14 +169,22 @@ export class RemoteTier {
     return this.#call('deletePattern', () => this.#unlinkScan(this.#scanPrefix + pattern), true)
   }
 
-  /** Invalidates tags in bounded steps (see `INVALIDATE_TAG`); resolves how many entries went. */
-  deleteTags(tags: readonly string[]): Promise<RemoteOutcome<number>> {
+  /**
+   * Invalidates tags in bounded steps (see `INVALIDATE_TAG`); resolves how many entries went, and
+   * the keys the indexes named (without the namespace prefix).
+   */
+  deleteTags(tags: readonly string[]): Promise<RemoteOutcome<{ removed: number; keys: string[] }>> {
     return this.#call(
       'deleteTags',
       async () => {
         let removed = 0
-        for (const name of tags) removed += await this.#store.invalidateTag({ indexKey: this.#tagKey(name), stateKey: this.#stateKey, name })
-        return removed
+        const keys: string[] = []
+        for (const name of tags) {
+          const done = await this.#store.invalidateTag({ indexKey: this.#tagKey(name), stateKey: this.#stateKey, name })
+          removed += done.removed
+          for (const fullKey of done.keys) keys.push(fullKey.slice(this.#prefix.length))
+        }
+        return { removed, keys }
       },
       true,
     )

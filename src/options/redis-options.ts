@@ -173,7 +173,7 @@ function resolveTls(explicit: unknown, fromUrl: boolean, issues: OptionIssue[]):
   const choice = explicit ?? fromUrl
   if (choice === false) return false
   if (choice === true) return {}
-  if (isRecord(choice)) return choice as ConnectionOptions
+  if (isRecord(choice)) return choice
   issues.push({ path: 'redis.socket.tls', message: `expected true, false or tls.connect() options; got ${describe(choice)}` })
   return false
 }

@@ -139,13 +139,16 @@ export class RedisStore implements RemoteStore {
   }
 
   /** Repeats bounded `INVALIDATE_TAG` steps until the tag's index is empty. */
-  async invalidateTag(tag: { indexKey: string; stateKey: string; name: string }): Promise<number> {
+  async invalidateTag(tag: { indexKey: string; stateKey: string; name: string }): Promise<{ removed: number; keys: string[] }> {
     let removed = 0
+    const keys: string[] = []
     for (let first = true; ; first = false) {
       const args = [tag.name, String(TAG_CHUNK), first ? '1' : '0']
-      const [deleted, left] = (await runScript(this.#connection.client, INVALIDATE_TAG, [tag.indexKey, tag.stateKey], args)) as [number, number]
+      const reply = await runScript(this.#connection.client, INVALIDATE_TAG, [tag.indexKey, tag.stateKey], args)
+      const [deleted, left, members] = reply as [number, number, string[]]
       removed += deleted
-      if (left === 0) return removed
+      keys.push(...members)
+      if (left === 0) return { removed, keys }
     }
   }
 

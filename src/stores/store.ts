@@ -32,8 +32,8 @@ export interface RemoteStore {
   scan(match: string, batchSize?: number): AsyncIterable<string[]>
   /** The namespace's tag epoch (see `SET_ENTRY`): 0 before the first tag invalidation or clear. */
   tagEpoch(stateKey: string): Promise<number>
-  /** Invalidates one tag in bounded steps (`INVALIDATE_TAG`); resolves how many entries it deleted. */
-  invalidateTag(tag: { indexKey: string; stateKey: string; name: string }): Promise<number>
+  /** Invalidates one tag in bounded steps (`INVALIDATE_TAG`); resolves the keys it named and how many existed. */
+  invalidateTag(tag: { indexKey: string; stateKey: string; name: string }): Promise<{ removed: number; keys: string[] }>
   /** Records a clear of the namespace (`MARK_CLEARED`), before its keys are deleted. */
   markCleared(stateKey: string): Promise<void>
   /** The raw text of `INFO <section>`. */

@@ -175,7 +175,7 @@ export function registerCacheContract(name: string, target: CacheContractTarget)
       }
       const results = await Promise.all(Array.from({ length: 1000 }, () => cache.getOrSet('cold', loader)))
       expect(calls).toBe(1)
-      expect(results.every((r) => (r as { loaded: boolean }).loaded)).toBe(true)
+      expect(results.every((r) => r.loaded)).toBe(true)
       expect(await cache.getOrSet('cold', loader)).toEqual({ loaded: true })
       expect(calls).toBe(1)
     })

@@ -33,7 +33,17 @@ interface ModelEntry {
   /** Fake-clock ms; `undefined` never expires. */
   readonly expiresAt: number | undefined
   readonly tags: readonly string[]
+  /** Every tag written with the key since it last left the cache (see `tagIndex`). */
+  readonly indexed: readonly string[]
 }
+
+/**
+ * How `invalidateTags` finds entries. `exact`: by the entry's current tags (the memory tier's
+ * own index). `by-write`: by every tag the key was written with since it last left the cache,
+ * as Redis' tag indexes do (an index is pruned when its members expire, not when a key is
+ * rewritten without the tag), so a rewritten key may go too: more is deleted, nothing stale stays.
+ */
+export type TagIndexModel = 'exact' | 'by-write'
 
 /**
  * The reference: a Map with expiry and tags. An entry is fresh while `expiresAt > now`. Expired
@@ -42,10 +52,12 @@ interface ModelEntry {
  */
 export class CacheModel {
   readonly #entries = new Map<string, ModelEntry>()
+  readonly #tagIndex: TagIndexModel
   now: number
 
-  constructor(now: number) {
+  constructor(now: number, tagIndex: TagIndexModel = 'exact') {
     this.now = now
+    this.#tagIndex = tagIndex
   }
 
   fresh(key: string): ModelEntry | undefined {
@@ -54,7 +66,9 @@ export class CacheModel {
   }
 
   set(key: string, value: number, ttl: number, tags: readonly string[]): void {
-    this.#entries.set(key, { value, expiresAt: ttl === 0 ? undefined : this.now + ttl, tags })
+    const earlier = this.#entries.get(key)?.indexed ?? []
+    const indexed = [...new Set([...earlier, ...tags])]
+    this.#entries.set(key, { value, expiresAt: ttl === 0 ? undefined : this.now + ttl, tags, indexed })
   }
 
   get(key: string): number | undefined {
@@ -80,7 +94,8 @@ export class CacheModel {
     let min = 0
     let max = 0
     for (const [key, entry] of this.#entries) {
-      if (!entry.tags.some((tag) => tags.includes(tag))) continue
+      const found = this.#tagIndex === 'exact' ? entry.tags : entry.indexed
+      if (!found.some((tag) => tags.includes(tag))) continue
       max++
       if (isFreshAt(entry, this.now)) min++
       this.#entries.delete(key)
@@ -128,8 +143,8 @@ export class ModelMismatch extends Error {
 }
 
 /** Plays `ops` on `cache` one at a time, each awaited, checking every answer against the model. */
-export async function runAgainstModel(cache: CacheInterface, clock: FakeClock, ops: readonly ModelOp[]): Promise<void> {
-  const model = new CacheModel(clock.now())
+export async function runAgainstModel(cache: CacheInterface, clock: FakeClock, ops: readonly ModelOp[], tagIndex: TagIndexModel = 'exact'): Promise<void> {
+  const model = new CacheModel(clock.now(), tagIndex)
   const fail = (step: number, op: ModelOp, expected: unknown, actual: unknown): never => {
     throw new ModelMismatch(
       `step ${step} ${JSON.stringify(op)} at t+${clock.now() - start}: expected ${show(expected)}, got ${show(actual)}`,
@@ -205,12 +220,15 @@ function show(value: unknown): string {
  * The property: for every generated sequence, a fresh cache built by `make` (on a fresh fake
  * clock) answers like the model.
  */
-export function modelProperty(make: (clock: FakeClock) => Promise<ModelTarget>): fc.IAsyncPropertyWithHooks<[ModelOp[]]> {
+export function modelProperty(
+  make: (clock: FakeClock) => Promise<ModelTarget>,
+  tagIndex: TagIndexModel = 'exact',
+): fc.IAsyncPropertyWithHooks<[ModelOp[]]> {
   return fc.asyncProperty(modelOps, async (ops) => {
     const clock = new FakeClock()
     const { cache, dispose } = await make(clock)
     try {
-      await runAgainstModel(cache, clock, ops)
+      await runAgainstModel(cache, clock, ops, tagIndex)
     } finally {
       await dispose?.()
     }

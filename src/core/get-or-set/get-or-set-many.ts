@@ -1,13 +1,13 @@
 import { FactoryError, InvalidOptionsError } from '../../errors.js'
 import type { ResolvedGetOrSetPolicy } from '../../options/get-or-set-options.js'
 import type { ManyLoader } from '../cache-interface.js'
-import type { EntryWrite, StaleHolder } from '../engine.js'
+import type { Engine, EntryWrite, StaleHolder } from '../engine.js'
 import type { Flight } from '../single-flight.js'
 import type { GetOrSetEngine } from './get-or-set-handler.js'
 
 /** What `getOrSetMany` needs. */
 export interface GetOrSetManyParams<T> {
-  readonly engine: GetOrSetEngine & Pick<import('../engine.js').Engine, 'readMany'>
+  readonly engine: GetOrSetEngine & Pick<Engine, 'readMany'>
   readonly keys: readonly string[]
   readonly loader: ManyLoader<T>
   readonly policy: ResolvedGetOrSetPolicy
@@ -55,7 +55,7 @@ function loadMissing<T>(
     // A key started meanwhile by someone else keeps its flight; this batch only loads its own.
     const flight = engine.flights.run<T | undefined>({ flightKey: key, key, ticket, tags: policy.tags }, async (f) => {
       own.set(key, f)
-      f.stale = stale.get(key)?.stale
+      f.stale = stale.get(key)?.stale ?? engine.staleLocal(key)
       await batchReady
       return (await batch).get(key)
     })

@@ -10,7 +10,9 @@ import { defineScript } from './lua-script.js'
  *
  * The first call bumps the namespace's tag epoch and records it as the tag's invalidation epoch
  * before any entry is deleted, so from then on a load that read an older epoch cannot write
- * an entry with this tag (`SET_ENTRY` refuses it). Returns { entries deleted, members left }.
+ * an entry with this tag (`SET_ENTRY` refuses it). Returns { entries deleted, members left,
+ * { the members handled } }: an index may name a key rewritten since without the tag, which is
+ * deleted too (never left stale), and the caller drops those keys from its L1 as well.
  */
 export const INVALIDATE_TAG = defineScript(`
 if ARGV[3] == '1' then
@@ -23,4 +25,4 @@ if #members > 0 then
   removed = redis.call('UNLINK', unpack(members))
   redis.call('ZREM', KEYS[1], unpack(members))
 end
-return { removed, redis.call('ZCARD', KEYS[1]) }`)
+return { removed, redis.call('ZCARD', KEYS[1]), members }`)

@@ -40,7 +40,7 @@ describe.skipIf(!hasRedis)('GenericRedisCache against the model', () => {
             await cache.disconnect()
           },
         }
-      }),
+      }, 'by-write'),
       { numRuns: NUM_RUNS, seed: SEED },
     )
     expect(runs).toBeGreaterThanOrEqual(NUM_RUNS)

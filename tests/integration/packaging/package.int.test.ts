@@ -52,14 +52,11 @@ async function packIntoTemp(): Promise<string> {
   for (const entry of manifest.files.filter((entry) => entry !== 'dist')) {
     if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(stage, entry), { recursive: true })
   }
-  let t = Date.now()
   await build(join(stage, 'dist'), { check: false })
-  console.log('build', Date.now() - t); t = Date.now()
   const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: stage })
   const [result] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
   if (result === undefined) throw new Error('npm pack reported nothing')
   packed = result.files.map((file) => file.path)
-  console.log('pack', Date.now() - t)
   return join(work, result.filename)
 }
 

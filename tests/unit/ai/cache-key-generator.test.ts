@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 
 import { CacheKeyGenerator } from '../../../src/ai/cache-key-generator.js'
 import { CanonicalWriter } from '../../../src/ai/canonical-hash.js'
@@ -174,11 +174,17 @@ describe('CacheKeyGenerator', () => {
   it('records key generation time and calls onKeyGenerated for every key', () => {
     const durations: number[] = []
     const timed = new CacheKeyGenerator({ onKeyGenerated: (ms) => durations.push(ms) })
-    for (let i = 0; i < 5; i++) timed.generateCacheKey(`t${i}`, 'qa', base)
-    expect(durations).toHaveLength(5)
-    expect(durations.every((ms) => ms >= 0)).toBe(true)
+    // Each timed generation reads the clock twice: at 10·i and 10·i + i + 0.5.
+    const readings = Array.from({ length: 5 }, (_, i) => [10 * i, 10 * i + i + 0.5]).flat()
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => readings.shift() ?? 0)
+    try {
+      for (let i = 0; i < 5; i++) timed.generateCacheKey(`t${i}`, 'qa', base)
+    } finally {
+      clock.mockRestore()
+    }
+    expect(durations).toEqual([0.5, 1.5, 2.5, 3.5, 4.5])
     expect(timed.getStats()).toMatchObject({ generated: 5 })
-    expect(timed.getStats().averageMs).toBeGreaterThanOrEqual(0)
+    expect(timed.getStats().averageMs).toBeCloseTo(2.5, 10)
   })
 
   it('gives memoized flat options the digest of the general writer, on first and later calls', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { resolveTarget } from '../../../src/cli/target.js'
-import { errors } from '../../../src/index.js'
+import { CLI_DEFAULTS, resolveTarget } from '../../../src/cli/target.js'
+import { GenericRedisCache, errors } from '../../../src/index.js'
 
 function issuesOf(fn: () => unknown): Array<{ path: string; message: string }> {
   try {
@@ -16,6 +16,11 @@ describe('resolveTarget', () => {
   it('defaults to the library defaults: local Redis, namespace strata, 2 s', () => {
     const target = resolveTarget({}, {})
     expect(target).toMatchObject({ url: 'redis://127.0.0.1:6379', namespace: 'strata', timeoutMs: 2000, password: undefined })
+  })
+
+  it('repeats the library default namespace, which the public API does not export', () => {
+    // Constructing validates and does not connect.
+    expect(new GenericRedisCache({ redisUrl: CLI_DEFAULTS.redisUrl }).namespace).toBe(CLI_DEFAULTS.namespace)
   })
 
   it('takes the URL from REDIS_URL when --url is not given, and --url over REDIS_URL', () => {

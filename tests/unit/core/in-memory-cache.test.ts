@@ -54,15 +54,20 @@ describe('InMemoryCache', () => {
     expect(await cache.get('ref')).toBe(value)
   })
 
-  it('reports backend memory and works with await using', async () => {
+  it('reports backend memory, and await using disposes the cache at the end of its block', async () => {
     let stats
+    let disposed: InMemoryCache | undefined
     {
       await using cache = new InMemoryCache()
+      disposed = cache
       await cache.set('k', 1)
       stats = cache.getStats()
     }
     expect(stats.backendType).toBe('memory')
     expect(stats.l2).toBeUndefined()
     expect(stats.l1?.entries).toBe(1)
+    // Disposal ran disconnect(), which drops L1: an empty asyncDispose would leave the entry.
+    expect(disposed.getStats().totalEntries).toBe(0)
+    expect(await disposed.get('k')).toBeUndefined()
   })
 })
