@@ -14,6 +14,7 @@ import { bareLru, bentocache, cacheable, strataMemory, strataRedis } from '../co
 import { type BenchCase, type Scenario, check, info, payload, rate, runCases } from '../helpers.js'
 
 const KEY = 'hot'
+const CALL_OPTIONS = { ttl: '1m', tags: ['users'] } as const
 /** Calls timed together: one call is well below the timer's cost. */
 const BATCH = 64
 
@@ -59,6 +60,30 @@ export const scenario: Scenario = {
             await expectHit(monitored.get(KEY), 'strata InMemoryCache + monitor')
           },
           op: { async: () => monitored.get(KEY) },
+        },
+        {
+          workload,
+          contender: 'strata getOrSet',
+          concurrency: 1,
+          batch: BATCH,
+          note: 'InMemoryCache getOrSet answered from L1, no per-call options',
+          op: { async: () => mem.getOrSet(KEY, () => value) },
+        },
+        {
+          workload,
+          contender: 'strata getOrSet + per-call options',
+          concurrency: 1,
+          batch: BATCH,
+          note: "the same with { ttl: '1m', tags: ['users'] } held in a constant",
+          op: { async: () => mem.getOrSet(KEY, () => value, CALL_OPTIONS) },
+        },
+        {
+          workload,
+          contender: 'strata getOrSet + literal options',
+          concurrency: 1,
+          batch: BATCH,
+          note: "a new { ttl: '1m', tags: ['users'] } literal on every call (the caller allocates it)",
+          op: { async: () => mem.getOrSet(KEY, () => value, { ttl: '1m', tags: ['users'] }) },
         },
         {
           workload,
@@ -128,6 +153,11 @@ export const scenario: Scenario = {
           checks.push(check(this.name, `L1 hit faster than ${peer} (${short})`, `${strata} / ${peer}`, r(strata) / r(peer), '>', 1))
         }
       }
+      for (const strata of ['strata InMemoryCache', 'strata GenericRedisCache (L1)']) {
+        checks.push(check(this.name, `L1 hit >= 0.75x an awaited lru-cache get (${strata.replace('strata ', '')})`, `${strata} / lru-cache get + await`, r(strata) / r('lru-cache get + await'), '>=', 0.75))
+      }
+      checks.push(check(this.name, 'L1 hit with per-call options >= 80% of without (getOrSet)', 'strata getOrSet + per-call options / strata getOrSet', r('strata getOrSet + per-call options') / r('strata getOrSet'), '>=', 0.8))
+      checks.push(info(this.name, 'L1 hit with a new options literal per call (getOrSet)', 'strata getOrSet + literal options / strata getOrSet', r('strata getOrSet + literal options') / r('strata getOrSet')))
       checks.push(check(this.name, 'L1 hit with a monitor attached (no exporter) >= 90% of without', 'strata InMemoryCache + monitor / strata InMemoryCache', r('strata InMemoryCache + monitor') / r('strata InMemoryCache'), '>=', 0.9))
       checks.push(info(this.name, 'async floor vs sync lru-cache get', 'lru-cache get + await / lru-cache get (sync)', r('lru-cache get + await') / lruSync))
       const stats = tieredStrata.getStats()

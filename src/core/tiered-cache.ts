@@ -1,7 +1,7 @@
 import { InvalidOptionsError, UndefinedValueError } from '../errors.js'
 import type { CacheEventName, CacheListener } from '../monitoring/events.js'
 import type { CacheOperation } from '../monitoring/monitor-sink.js'
-import { type ResolvedGetOrSetPolicy, resolveCallOptions } from '../options/get-or-set-options.js'
+import { type ResolvedGetOrSetPolicy, isPlainWriteOptions, resolveCallOptions } from '../options/get-or-set-options.js'
 import { MAX_KEY_LENGTH, assertValidKey, assertValidPattern, assertValidTags } from '../shared/key.js'
 import type {
   CacheInterface,
@@ -88,19 +88,30 @@ export class TieredCache implements CacheInterface {
   }
 
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T> {
+    const engine = this.#engine
+    const instr = engine.recorder.instr
+    // The hot path: an L1 hit of a call whose options cannot change how L1 is read. Its
+    // options are checked but not merged: the merged policy is built only past L1.
+    if (isPlainKey(key) && typeof loader === 'function' && instr.monitor === undefined && engine.options.policy.eagerRefresh === undefined) {
+      if (isPlainWriteOptions(options) && instr.channel('getOrSet') === undefined) {
+        engine.recorder.stats.operations++
+        const local = engine.local(key)
+        if (local !== undefined) return Promise.resolve(local.value as T)
+        return this.#handler.handle(key, loader, resolveCallOptions(options, engine.options.policy, 'getOrSet'), undefined, true) as Promise<T>
+      }
+    }
     let policy: ResolvedGetOrSetPolicy
     try {
       assertValidKey(key)
       assertLoader(loader)
-      policy = resolveCallOptions(options, this.#engine.options.policy, 'getOrSet')
+      policy = resolveCallOptions(options, engine.options.policy, 'getOrSet')
     } catch (error) {
       return rejection(error)
     }
-    const instr = this.#engine.recorder.instr
     if (instr.channel('getOrSet') !== undefined) {
       return this.#observe('getOrSet', key, (note) => this.#handler.handle(key, loader, policy, note)) as Promise<T>
     }
-    this.#engine.recorder.stats.operations++
+    engine.recorder.stats.operations++
     if (instr.monitor === undefined) return this.#handler.handle(key, loader, policy) as Promise<T>
     const startedAt = instr.startSampled()
     const note: SourceNote = {}

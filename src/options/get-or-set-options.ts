@@ -123,6 +123,31 @@ export function resolveCallOptions(raw: unknown, defaults: ResolvedGetOrSetPolic
   return policy
 }
 
+/**
+ * Whether per-call options hold only a valid `ttl` and/or `tags`: such a call cannot change how
+ * L1 is read (no `forceFresh`, no `eagerRefresh`), so its L1 hit needs no merged policy at all.
+ * Allocates nothing.
+ */
+export function isPlainWriteOptions(raw: unknown): boolean {
+  if (raw === undefined || raw === lastPlain) return true
+  if (typeof raw !== 'object' || raw === null) return false
+  for (const name in raw) {
+    const value = (raw as Record<string, unknown>)[name]
+    if (name === 'ttl') {
+      if (quickDuration(value) === undefined) return false
+    } else if (name !== 'tags' || !isTagList(value)) return false
+  }
+  lastPlain = raw
+  return true
+}
+
+/**
+ * The options object last found plain. Options hoisted into a constant are checked once, not on
+ * every hit. The trade-off: such an object mutated afterwards into something invalid is caught
+ * only when a call goes past L1 (where options are always resolved in full).
+ */
+let lastPlain: object | undefined
+
 /** `ttl`/`tags`-only options merged into `defaults`; `undefined` when the full path is needed. */
 function mergeSimple(raw: unknown, defaults: ResolvedGetOrSetPolicy): ResolvedGetOrSetPolicy | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined

@@ -47,10 +47,13 @@ export class GetOrSetHandler {
     this.#locks = engine.l2 && new DistributedLocks(engine.l2, engine.options.clock)
   }
 
-  /** Answers one call; when given, `note.source` tells where the answer came from once it settles. */
-  handle<T>(key: string, loader: Loader<T>, policy: ResolvedGetOrSetPolicy, note?: SourceNote): Promise<T | undefined> {
+  /**
+   * Answers one call; when given, `note.source` tells where the answer came from once it
+   * settles. `l1Checked`: the caller has just missed L1 itself (counted once, not twice).
+   */
+  handle<T>(key: string, loader: Loader<T>, policy: ResolvedGetOrSetPolicy, note?: SourceNote, l1Checked = false): Promise<T | undefined> {
     const engine = this.#engine
-    if (!policy.forceFresh) {
+    if (!policy.forceFresh && !l1Checked) {
       const local = engine.local(key)
       if (local !== undefined) {
         if (note) note.source = 'l1'
