@@ -130,6 +130,22 @@ describe.skipIf(!hasRedis)('GenericRedisCache engine behaviour on a real server'
     expect(await a.get('k')).toBeUndefined()
   })
 
+  it('never reads back a value whose invalidation Redis refused, while it waits in the queue', async () => {
+    // A user that may read and write but not delete: every delete fails and stays queued.
+    await admin.sendCommand(['ACL', 'SETUSER', 'nounlink', 'on', '>pw', '~*', '&*', '+@all', '-unlink'])
+    const url = server.url.replace('redis://', 'redis://nounlink:pw@')
+    const c = cache({ redisUrl: url })
+    const errorsSeen: string[] = []
+    c.on('cache:error', ({ error }) => errorsSeen.push(error.code))
+    await c.set('k', 'old')
+    await c.delete('k')
+    expect(await admin.exists(`${c.namespace}:k`)).toBe(1)
+    expect(c.getStats().l2?.pendingInvalidations).toBe(1)
+    expect(await c.get('k')).toBeUndefined()
+    expect(await c.getOrSet('k', () => 'reloaded')).toBe('reloaded')
+    expect(errorsSeen).toContain('E_L2_UNAVAILABLE')
+  })
+
   it('closes the breaker as soon as the connection is back, without waiting for openDuration', async () => {
     const c = cache({ l1: false, circuitBreaker: { openDuration: '1h' }, redis: { reconnectMaxDelay: 100 } })
     await c.set('k', 1)
