@@ -3,13 +3,15 @@ import type { AnswerSource, InvalidationKind } from '../monitoring/monitor-sink.
 import type { ResolvedBaseOptions } from '../options/resolve-cache-options.js'
 import type { CacheEntry } from '../shared/cache-entry.js'
 import { globToRegExp } from '../shared/key.js'
+import { type EntryShape, buildEntry } from './entry-builder.js'
 import { Generations } from './generations.js'
-import { checkValueSize } from './value-size.js'
 import { LocalTier } from './local-tier.js'
 import { PendingInvalidations } from './pending-invalidations.js'
 import { Recorder } from './recorder.js'
 import type { RemoteFailure, RemoteOutcome, RemoteRead, RemoteTier, RemoteTierParams } from './remote-tier.js'
 import { SingleFlight } from './single-flight.js'
+
+export type { EntryShape }
 
 /** One write: a key and the entry to store under it. */
 export interface EntryWrite {
@@ -22,14 +24,6 @@ export interface LoadGuard {
   readonly ticket: number
   /** The Redis tag epoch read before the loader ran, so other instances' invalidations count too. */
   readonly sinceEpoch: number | undefined
-}
-
-/** What an entry is written with. */
-export interface EntryShape {
-  readonly ttlMs: number
-  readonly graceMs: number
-  readonly ttlJitter: number
-  readonly tags: readonly string[]
 }
 
 /** Receives a stale (graced) entry found on the way: the getOrSet flight keeps it for fallbacks. */
@@ -91,19 +85,9 @@ export class Engine {
     return this.#pending.size
   }
 
-  /**
-   * Builds the entry to store. Without L2 nothing is encoded, so `maxValueBytes` is checked on
-   * the value's encoded size all the same (see {@link checkValueSize}).
-   */
+  /** Builds the entry to store (see {@link buildEntry}). */
   entry(key: string, value: unknown, shape: EntryShape): CacheEntry {
-    if (this.l2 === undefined) checkValueSize(key, value, this.options.maxValueBytes)
-    const now = this.now()
-    const tags = shape.tags
-    if (shape.ttlMs <= 0) return { value, createdAt: now, expiresAt: undefined, tags }
-    const ttlMs = shape.ttlJitter > 0 ? shape.ttlMs * (1 - this.options.random() * shape.ttlJitter) : shape.ttlMs
-    const expiresAt = now + Math.max(1, Math.round(ttlMs))
-    if (shape.graceMs <= 0) return { value, createdAt: now, expiresAt, tags }
-    return { value, createdAt: now, expiresAt, staleUntil: expiresAt + shape.graceMs, tags }
+    return buildEntry({ key, value, shape, options: this.options, memoryOnly: this.l2 === undefined })
   }
 
   /** The ticket a read or a load starts with. */
@@ -353,28 +337,9 @@ export class Engine {
   }
 
   #drain(): Promise<void> {
-    this.#draining ??= this.#applyPending().finally(() => (this.#draining = undefined))
-    return this.#draining
-  }
-
-  /** Applies the queued invalidations in one pass; what fails stays queued for the next one. */
-  async #applyPending(): Promise<void> {
     const l2 = this.l2
-    if (l2 === undefined || !l2.store.isReady) return
-    const batch = this.#pending.snapshot()
-    const steps: Array<() => Promise<RemoteOutcome<unknown>>> = []
-    if (batch.all) steps.push(() => l2.clear())
-    if (batch.patterns.length > 0) steps.push(...batch.patterns.map((pattern) => () => l2.deletePattern(pattern)))
-    if (batch.tags.length > 0) steps.push(() => l2.deleteTags(batch.tags))
-    if (batch.keys.length > 0) steps.push(() => l2.deleteKeys(batch.keys))
-    for (const step of steps) {
-      const outcome = await step()
-      if (outcome.kind !== 'ok') {
-        const reason = outcome.kind === 'skipped' ? 'skipped' : outcome.reason
-        this.recorder.failure(outcome.error, reason, 'invalidate:queued')
-        return
-      }
-    }
-    this.#pending.applied(batch)
+    if (l2 === undefined) return Promise.resolve()
+    this.#draining ??= this.#pending.drain(l2, this.recorder).finally(() => (this.#draining = undefined))
+    return this.#draining
   }
 }

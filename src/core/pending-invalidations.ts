@@ -1,4 +1,6 @@
 import { globToRegExp } from '../shared/key.js'
+import type { Recorder } from './recorder.js'
+import type { RemoteOutcome, RemoteTier } from './remote-tier.js'
 
 /** Most queued keys, patterns and tags before the queue collapses into one namespace clear. */
 const MAX_PENDING = 10_000
@@ -91,6 +93,28 @@ export class PendingInvalidations {
     for (const key of batch.keys) if (done(this.#keys.get(key))) this.#keys.delete(key)
     for (const pattern of batch.patterns) if (done(this.#patterns.get(pattern)?.version)) this.#patterns.delete(pattern)
     for (const tag of batch.tags) if (done(this.#tags.get(tag))) this.#tags.delete(tag)
+  }
+
+  /**
+   * Applies what is queued in one pass, the namespace clear first; a step that fails is
+   * reported and stops the pass, and it stays queued for the next one.
+   */
+  async drain(l2: RemoteTier, recorder: Pick<Recorder, 'failure'>): Promise<void> {
+    if (!l2.store.isReady || this.size === 0) return
+    const batch = this.snapshot()
+    const steps: Array<() => Promise<RemoteOutcome<unknown>>> = []
+    if (batch.all) steps.push(() => l2.clear())
+    for (const pattern of batch.patterns) steps.push(() => l2.deletePattern(pattern))
+    if (batch.tags.length > 0) steps.push(() => l2.deleteTags(batch.tags))
+    if (batch.keys.length > 0) steps.push(() => l2.deleteKeys(batch.keys))
+    for (const step of steps) {
+      const outcome = await step()
+      if (outcome.kind !== 'ok') {
+        recorder.failure(outcome.error, outcome.kind === 'skipped' ? 'skipped' : outcome.reason, 'invalidate:queued')
+        return
+      }
+    }
+    this.applied(batch)
   }
 
   #bound(): void {

@@ -3,7 +3,7 @@ import type { Duration } from '../../shared/duration.js'
 import { parseDuration } from '../../shared/duration.js'
 import type { ResolvedGetOrSetPolicy } from '../../options/get-or-set-options.js'
 import type { LoaderContext } from '../cache-interface.js'
-import type { EntryShape } from '../engine.js'
+import type { EntryShape } from '../entry-builder.js'
 import { assertValidTags } from '../../shared/key.js'
 
 /**
