@@ -10,6 +10,7 @@ import { runInNewContext } from 'node:vm'
 import { Packr } from 'msgpackr'
 
 import type { RedisTarget } from './contenders.js'
+import { prng } from '../tests/helpers/prng.js'
 
 // ---------------------------------------------------------------------------------------------
 // Run configuration
@@ -101,17 +102,6 @@ export function msgpackSize(value: unknown): number {
   return sizer.pack(value).length
 }
 
-/** Deterministic PRNG (mulberry32) so payloads are identical across runs and machines. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const SYLLABLES = ['ka', 'to', 'ri', 'mo', 'ne', 'sa', 'lu', 'vi', 'da', 'po', 'ge', 'shi', 'ran', 'tor', 'mel', 'quin']
 

@@ -14,6 +14,7 @@ import { GenericRedisCache } from '../../../src/core/generic-redis-cache.js'
 import { uniqueNamespace } from '../../helpers/fake-clock.js'
 import { requireRedis, useRedisServer } from '../../helpers/redis-server.js'
 import { type TcpProxy, startTcpProxy } from '../../helpers/tcp-proxy.js'
+import { prng } from '../../helpers/prng.js'
 
 const hasRedis = requireRedis()
 
@@ -67,17 +68,6 @@ interface RunReport {
   elapsedMs: number
 }
 
-/** mulberry32: a small seeded PRNG, so a run's operation sequence can be replayed by seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Runs the workload on A and B and checks every read as it resolves. */
 async function runWorkload(a: GenericRedisCache, b: GenericRedisCache, seed: number): Promise<RunReport> {
