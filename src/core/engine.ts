@@ -205,14 +205,24 @@ export class Engine {
     return outcome.kind === 'ok' ? outcome.value : undefined
   }
 
-  /** Deletes keys in both tiers; resolves how many existed (in Redis when it was reached). */
-  async deleteKeys(keys: readonly string[]): Promise<number> {
-    let local = 0
+  /**
+   * Forgets keys in this process only: drops them from L1, detaches their running loads and
+   * orders them after every read and load in flight. Resolves how many L1 held. Invalidations
+   * that Redis reports from other writers (cross-instance coherence) come in here.
+   */
+  forgetLocal(keys: readonly string[]): number {
+    let held = 0
     for (const key of keys) {
       this.#generations.touch(key)
       this.flights.detachKey(key)
-      if (this.l1?.delete(key)) local++
+      if (this.l1?.delete(key)) held++
     }
+    return held
+  }
+
+  /** Deletes keys in both tiers; resolves how many existed (in Redis when it was reached). */
+  async deleteKeys(keys: readonly string[]): Promise<number> {
+    const local = this.forgetLocal(keys)
     const remote = this.l2 && keys.length > 0 ? await this.#invalidate('delete', (l2) => l2.deleteKeys(keys), () => this.#pending.addKeys(keys)) : undefined
     return this.#deleted('delete', keys, remote ?? local)
   }
@@ -241,12 +251,7 @@ export class Engine {
     const remote = await this.#invalidate('tag', (l2) => l2.deleteTags(tags), () => this.#pending.addTags(tags))
     // Redis' index may also name keys rewritten since without the tag: they are gone from
     // Redis now, so they leave L1 too and the tiers agree.
-    for (const key of remote?.keys ?? []) {
-      if (localKeys.has(key)) continue
-      this.#generations.touch(key)
-      this.flights.detachKey(key)
-      this.l1?.delete(key)
-    }
+    this.forgetLocal((remote?.keys ?? []).filter((key) => !localKeys.has(key)))
     return this.#deleted('tag', [...localKeys], remote?.removed ?? localKeys.size)
   }
 
