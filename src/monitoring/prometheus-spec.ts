@@ -52,7 +52,7 @@ export const COUNTERS = {
     otel: 'errors',
     unit: '{error}',
     labels: ['cache', 'reason'],
-    help: 'Failures by reason (deadline, connection, decode, loader, other).',
+    help: 'Failures by reason (deadline, connection, skipped, decode, loader, other).',
   },
   invalidations: {
     prometheus: 'invalidations_total',
