@@ -4,6 +4,15 @@ export default defineConfig({
   test: {
     // Integration files start their own redis-server processes; two cores are shared by all.
     maxWorkers: 2,
+    // `npm test` measures coverage of src/ and fails under these floors: the figures reached
+    // when they were set (94.4 / 89.2 / 96.6 / 96.5 %), less a little for run-to-run noise.
+    coverage: {
+      enabled: true,
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      reporter: ['text-summary'],
+      thresholds: { statements: 93, branches: 87, functions: 95, lines: 95 },
+    },
     projects: [
       { test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
       {

@@ -44,6 +44,9 @@ export interface RemoteTierParams {
 /** Operations bounded by the read deadline; every other one by the write deadline. */
 const READ_OPERATIONS = new Set(['get', 'getMany', 'scan', 'lockTtl', 'info', 'tagEpoch'])
 
+/** Entries of one `setMany` batch covered by one write deadline. */
+const WRITES_PER_DEADLINE = 1000
+
 const OK_VOID: RemoteOutcome<void> = Object.freeze({ kind: 'ok', value: undefined })
 
 /**
@@ -156,7 +159,8 @@ export class RemoteTier {
    * `SET_ENTRY` with their tag indexes. Resolves, per entry, whether it was written.
    */
   send(entries: readonly StoreEntry[]): Promise<RemoteOutcome<boolean[]>> {
-    return this.#call('set', () => this.#store.setMany(entries))
+    // A large batch gets one deadline per started thousand entries.
+    return this.#call('set', () => this.#store.setMany(entries), Math.ceil(entries.length / WRITES_PER_DEADLINE))
   }
 
   /** Deletes keys; resolves how many existed in Redis. */
@@ -166,7 +170,7 @@ export class RemoteTier {
 
   /** Deletes the keys of this namespace matching a glob; resolves how many. */
   deletePattern(pattern: string): Promise<RemoteOutcome<number>> {
-    return this.#call('deletePattern', () => this.#unlinkScan(this.#scanPrefix + pattern), true)
+    return this.#call('deletePattern', () => this.#unlinkScan(this.#scanPrefix + pattern), 'long')
   }
 
   /**
@@ -186,7 +190,7 @@ export class RemoteTier {
         }
         return { removed, keys }
       },
-      true,
+      'long',
     )
   }
 
@@ -200,7 +204,7 @@ export class RemoteTier {
         await this.#unlinkScan(`${escapeGlob(this.#options.namespace)}#tag:*`)
         return removed
       },
-      true,
+      'long',
     )
   }
 
@@ -220,7 +224,7 @@ export class RemoteTier {
         }
         return [...found]
       },
-      true,
+      'long',
     )
   }
 
@@ -286,17 +290,17 @@ export class RemoteTier {
 
   /**
    * Runs one L2 call: connects on first use (waiting no longer than the call's deadline),
-   * skips it while disconnected or while the breaker is open, and bounds it by the deadline
-   * (scans by several, since they take many round trips).
+   * skips it while disconnected or while the breaker is open, and bounds it by `deadlines`
+   * times its deadline (`long`: scans and tag invalidations, which take many round trips).
    */
-  async #call<T>(operation: string, run: () => Promise<T>, long = false): Promise<RemoteOutcome<T>> {
+  async #call<T>(operation: string, run: () => Promise<T>, deadlines: number | 'long' = 1): Promise<RemoteOutcome<T>> {
     const base = READ_OPERATIONS.has(operation) ? this.#options.l2TimeoutMs.read : this.#options.l2TimeoutMs.write
     if (this.#firstAttempt) await this.connect(base)
     if (!this.#store.isReady || !this.#breaker.allow()) {
       return { kind: 'skipped', error: new L2UnavailableError(operation, new Error('Redis is disconnected or the circuit breaker is open')) }
     }
     try {
-      const value = await withDeadline(run(), long ? base * 40 : base, `L2 ${operation}`)
+      const value = await withDeadline(run(), base * (deadlines === 'long' ? 40 : Math.max(1, deadlines)), `L2 ${operation}`)
       this.#breaker.recordSuccess()
       return value === undefined ? (OK_VOID as RemoteOutcome<T>) : { kind: 'ok', value }
     } catch (error) {
