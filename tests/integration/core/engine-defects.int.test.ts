@@ -39,6 +39,27 @@ describe.skipIf(!hasRedis)('GenericRedisCache engine behaviour on a real server'
     expect(c.getStats().l2?.connected).toBe(true)
   })
 
+  it('uses a client the caller passes, and leaves it open on disconnect', async () => {
+    const client = createClient({ url: server.url, disableOfflineQueue: true })
+    await client.connect()
+    try {
+      const c = cache({ client })
+      expect(await c.connect()).toBe(true)
+      await c.set('k', 'v', { tags: ['t'] })
+      expect(await client.exists(`${c.namespace}:k`)).toBe(1)
+      expect(await c.invalidateTags(['t'])).toBe(1)
+      await c.disconnect()
+      expect(client.isReady).toBe(true)
+      expect(await client.ping()).toBe('PONG')
+    } finally {
+      client.destroy()
+    }
+  })
+
+  it('rejects a client option that is not a node-redis client, with its path', () => {
+    expect(() => new GenericRedisCache({ client: {} as never })).toThrow(/client: expected a client created by createClient/)
+  })
+
   it('leaves no stale L1 value when a delete races a set: 200 of 200 keys', async () => {
     const a = cache()
     const b = cache({ namespace: a.namespace, l1: false })
