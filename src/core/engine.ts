@@ -125,7 +125,8 @@ export class Engine {
       this.recorder.miss(key)
       return undefined
     }
-    const read = await this.#l2(() => l2.read(key))
+    // The hot L2 path: no closure unless invalidations wait to be applied first.
+    const read = this.#pending.size === 0 ? await l2.read(key) : await this.#l2(() => l2.read(key))
     return this.#settle(key, read, ticket, holder)
   }
 
@@ -182,19 +183,20 @@ export class Engine {
       if (outcome.kind === 'ok') written = outcome.value
       else this.#failed(outcome, 'set', live, () => this.#pending.addKeys(live.map(({ key }) => key)))
     }
-    let all = true
-    live.forEach(({ key, entry }, i) => {
+    let all = live.length === writes.length
+    for (let i = 0; i < live.length; i++) {
+      const { key, entry } = live[i] as EntryWrite
       // Refused by Redis (another instance invalidated one of its tags since the load began) or
       // overtaken here: L1 must not keep the value this write replaced either.
       if (written?.[i] === false || this.#generations.overtaken(tickets[i] as number, key, entry.tags)) {
         this.l1?.delete(key)
         all = false
-        return
+        continue
       }
       this.l1?.set(key, entry)
       this.recorder.wrote(key)
-    })
-    return all && live.length === writes.length
+    }
+    return all
   }
 
   /** The Redis tag epoch a load reads before its loader runs; `undefined` without Redis. */

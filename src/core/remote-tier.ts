@@ -156,9 +156,10 @@ export class RemoteTier {
 
   /**
    * Writes encoded entries in one pipelined batch; tagged or conditional ones go through
-   * `SET_ENTRY` with their tag indexes. Resolves, per entry, whether it was written.
+   * `SET_ENTRY` with their tag indexes. Resolves `undefined` when all were written, else, per
+   * entry, whether it was.
    */
-  send(entries: readonly StoreEntry[]): Promise<RemoteOutcome<boolean[]>> {
+  send(entries: readonly StoreEntry[]): Promise<RemoteOutcome<readonly boolean[] | undefined>> {
     // A large batch gets one deadline per started thousand entries.
     return this.#call('set', () => this.#store.setMany(entries), Math.ceil(entries.length / WRITES_PER_DEADLINE))
   }

@@ -86,13 +86,20 @@ export class RedisStore implements RemoteStore {
    * offline check and would wait for the next reconnect attempt instead of rejecting at once.
    * Not atomic: on failure some entries may have been written.
    */
-  async setMany(entries: readonly StoreEntry[]): Promise<boolean[]> {
+  async setMany(entries: readonly StoreEntry[]): Promise<readonly boolean[] | undefined> {
+    const only = entries.length === 1 ? entries[0] : undefined
+    // The common single plain write: no batch arrays, no per-entry promise.
+    if (only !== undefined && only.tagging === undefined) {
+      await this.#set(only.key, only.value, expiryMs(only.ttlMs))
+      return undefined
+    }
     // Validate every TTL before sending anything, so a bad entry does not half-apply the batch.
     const expiries = entries.map((entry) => expiryMs(entry.ttlMs))
-    return Promise.all(entries.map((entry, i) => this.#write(entry, expiries[i])))
+    const written = await Promise.all(entries.map((entry, i) => this.#write(entry, expiries[i])))
+    return written.includes(false) ? written : undefined
   }
 
-  #write(entry: StoreEntry, px: number | undefined): Promise<boolean> {
+  #write(entry: StoreEntry, px: number | undefined): Promise<boolean> | boolean {
     const tagging = entry.tagging
     if (tagging === undefined) return this.#set(entry.key, entry.value, px).then(() => true)
     const keys = [entry.key, tagging.stateKey, ...tagging.indexKeys]

@@ -18,10 +18,10 @@ export interface RemoteStore {
   set(key: string, value: Uint8Array, ttlMs?: number): Promise<void>
   /**
    * Pipelined writes; a tagged or conditional entry is written with its tag indexes in one
-   * atomic script (`SET_ENTRY`). Resolves, per entry, whether it was written (a conditional
-   * write that an invalidation overtook is refused).
+   * atomic script (`SET_ENTRY`). Resolves `undefined` when every entry was written, else, per
+   * entry, whether it was (a conditional write that an invalidation overtook is refused).
    */
-  setMany(entries: readonly StoreEntry[]): Promise<boolean[]>
+  setMany(entries: readonly StoreEntry[]): Promise<readonly boolean[] | undefined>
   /** Remaining time to live in ms; `undefined` when the key is missing; `Infinity` when it never expires. */
   ttl(key: string): Promise<number | undefined>
   /** Removes keys (UNLINK) and resolves how many existed. */
