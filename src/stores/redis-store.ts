@@ -99,7 +99,7 @@ export class RedisStore implements RemoteStore {
     return written.includes(false) ? written : undefined
   }
 
-  #write(entry: StoreEntry, px: number | undefined): Promise<boolean> | boolean {
+  #write(entry: StoreEntry, px: number | undefined): Promise<boolean> {
     const tagging = entry.tagging
     if (tagging === undefined) return this.#set(entry.key, entry.value, px).then(() => true)
     const keys = [entry.key, tagging.stateKey, ...tagging.indexKeys]
