@@ -125,8 +125,8 @@ export class Engine {
       this.recorder.miss(key)
       return undefined
     }
-    // The hot L2 path: no closure unless invalidations wait to be applied first.
-    const read = this.#pending.size === 0 ? await l2.read(key) : await this.#l2(() => l2.read(key))
+    this.#applyQueued()
+    const read = await l2.read(key)
     return this.#settle(key, read, ticket, holder)
   }
 
@@ -153,7 +153,8 @@ export class Engine {
       return results
     }
     const ticket = this.ticket()
-    const reads = await this.#l2(() => l2.readMany(missing))
+    this.#applyQueued()
+    const reads = await l2.readMany(missing)
     let j = 0
     return results.map((found, i) => {
       if (found !== undefined) return found
@@ -178,8 +179,11 @@ export class Engine {
     let written: readonly boolean[] | undefined
     if (this.l2 !== undefined && encoded !== undefined) {
       const l2 = this.l2
-      if (this.#pending.size > 0) for (const { key } of live) this.#pending.supersede(key)
-      const outcome = await this.#l2(() => l2.send(encoded))
+      if (this.#pending.size > 0) {
+        for (const { key } of live) this.#pending.supersede(key)
+        this.#applyQueued()
+      }
+      const outcome = this.#pending.needsDrainBeforeWrites ? await this.#drain().then(() => l2.send(encoded)) : await l2.send(encoded)
       if (outcome.kind === 'ok') written = outcome.value
       else this.#failed(outcome, 'set', live, () => this.#pending.addKeys(live.map(({ key }) => key)))
     }
@@ -203,7 +207,8 @@ export class Engine {
   async tagEpoch(): Promise<number | undefined> {
     const l2 = this.l2
     if (l2 === undefined) return undefined
-    const outcome = await this.#l2(() => l2.tagEpoch())
+    this.#applyQueued()
+    const outcome = await l2.tagEpoch()
     return outcome.kind === 'ok' ? outcome.value : undefined
   }
 
@@ -274,7 +279,8 @@ export class Engine {
       const regex = globToRegExp(pattern)
       return [...(this.l1?.keys() ?? [])].filter((key) => regex.test(key))
     }
-    const outcome = await this.#l2(() => l2.keys(pattern))
+    this.#applyQueued()
+    const outcome = await l2.keys(pattern)
     if (outcome.kind === 'ok') return outcome.value
     this.#failed(outcome, 'getKeys', undefined)
     return []
@@ -308,7 +314,8 @@ export class Engine {
   async #invalidate<T>(kind: InvalidationKind, run: (l2: RemoteTier) => Promise<RemoteOutcome<T>>, enqueue: () => void): Promise<T | undefined> {
     const l2 = this.l2
     if (l2 === undefined) return undefined
-    const outcome = await this.#l2(() => run(l2))
+    this.#applyQueued()
+    const outcome = await run(l2)
     if (outcome.kind === 'ok') return outcome.value
     this.#failed(outcome, kind === 'delete' ? 'delete' : `invalidate:${kind}`, undefined, enqueue)
     return undefined
@@ -333,10 +340,15 @@ export class Engine {
     return count
   }
 
-  /** Every L2 call goes through here: queued invalidations are applied before it. */
-  #l2<T>(call: () => Promise<T>): Promise<T> {
-    if (this.#pending.size === 0) return call()
-    return this.#drain().then(call)
+  /**
+   * Called before every L2 call: starts applying queued invalidations, without waiting. Reads
+   * need not wait (what the queue covers reads as a miss until applied), deletes commute with
+   * deletes, and a write waits only for queued patterns, tags and clears: a queued delete of
+   * the key it writes is superseded by the write itself. Calls are sent in order on one
+   * connection, so a command issued after the drain's also runs after it.
+   */
+  #applyQueued(): void {
+    if (this.#pending.size > 0) void this.#drain()
   }
 
   #onReady(): void {

@@ -22,9 +22,10 @@ export interface PendingBatch {
  * stale value).
  *
  * While something is pending, Redis may still hold values this process has invalidated. The
- * engine therefore drains the queue before any other L2 call, and treats what the queue still
- * covers as a miss when the drain fails, so a queued invalidation is applied before any newer
- * write to the same keys and no read returns what it invalidated.
+ * engine starts a drain before any other L2 call, treats what the queue still covers as a
+ * miss, lets a write of a queued key supersede its queued delete, and makes writes wait for
+ * queued patterns, tags and clears: a queued invalidation is applied before any newer write to
+ * the same keys, and no read returns what it invalidated.
  */
 export class PendingInvalidations {
   #version = 0
@@ -37,6 +38,11 @@ export class PendingInvalidations {
 
   get size(): number {
     return (this.#all > 0 ? 1 : 0) + this.#keys.size + this.#patterns.size + this.#tags.size
+  }
+
+  /** Whether a write must wait for the queue: patterns, tags or a clear could delete what it writes. */
+  get needsDrainBeforeWrites(): boolean {
+    return this.#all > 0 || this.#patterns.size > 0 || this.#tags.size > 0
   }
 
   addKeys(keys: readonly string[]): void {

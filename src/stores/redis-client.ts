@@ -63,6 +63,7 @@ export class RedisConnection {
   readonly #options: Readonly<ResolvedRedisStoreOptions>
   readonly #listeners = new Set<(ready: boolean) => void>()
   readonly #waiters = new Set<(ready: boolean) => void>()
+  readonly #healthListeners = new Set<() => void>()
   #client: PlainRedisClient
   #bytes: BytesRedisClient
   #ready = false
@@ -96,6 +97,11 @@ export class RedisConnection {
 
   onReadyChange(listener: (ready: boolean) => void): void {
     this.#listeners.add(listener)
+  }
+
+  /** Called whenever a health `PING` is answered: the server is executing commands. */
+  onHealthy(listener: () => void): void {
+    this.#healthListeners.add(listener)
   }
 
   /** Resolves `true` once ready, `false` after `timeoutMs` or on `close()`. */
@@ -179,7 +185,12 @@ export class RedisConnection {
     deadline.unref()
     client
       .ping()
-      .catch(() => undefined)
+      .then(
+        () => {
+          if (client === this.#client) for (const listener of this.#healthListeners) listener()
+        },
+        () => undefined,
+      )
       .finally(() => {
         clearTimeout(deadline)
         if (this.#probing === client) this.#probing = undefined

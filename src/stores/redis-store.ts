@@ -55,6 +55,10 @@ export class RedisStore implements RemoteStore {
     this.#connection.onReadyChange(listener)
   }
 
+  onHealthy(listener: () => void): void {
+    this.#connection.onHealthy(listener)
+  }
+
   /**
    * Resolves `true` once ready, `false` when not ready within `timeoutMs` (or after
    * `disconnect()`). Never rejects; the connection keeps retrying in the background and reports

@@ -10,6 +10,8 @@ export interface RemoteStore {
   readonly isReady: boolean
   /** Called with `true` when the store becomes ready and `false` when it loses its connection. */
   onReadyChange(listener: (ready: boolean) => void): void
+  /** Called whenever the store's own health check finds the server answering. */
+  onHealthy(listener: () => void): void
   /** Resolves `undefined` on a miss. */
   get(key: string): Promise<Uint8Array | undefined>
   /** One round trip (MGET). Results align with `keys`. */

@@ -170,6 +170,27 @@ describe.skipIf(!hasRedis)('GenericRedisCache engine behaviour on a real server'
     expect(errorsSeen).toContain('E_L2_UNAVAILABLE')
   })
 
+  it('closes the breaker when a health PING is answered after a stall, without waiting for openDuration', async () => {
+    const c = cache({
+      l1: false,
+      l2Timeout: 50,
+      circuitBreaker: { failureThreshold: 2, openDuration: '1h' },
+      redis: { pingInterval: 200, socketTimeout: '3s' },
+    })
+    await c.set('k', 1)
+    server.pause()
+    try {
+      await Promise.all([c.get('a'), c.get('b'), c.get('c')])
+      expect(c.getStats().l2?.circuit).toBe('open')
+    } finally {
+      server.resume()
+    }
+    // The connection never dropped (the stall was shorter than socketTimeout): only the PING can tell.
+    await waitFor(() => c.getStats().l2?.circuit === 'closed', 1500)
+    expect(c.getStats().l2?.connected).toBe(true)
+    expect(await c.get('k')).toBe(1)
+  })
+
   it('closes the breaker as soon as the connection is back, without waiting for openDuration', async () => {
     const c = cache({ l1: false, circuitBreaker: { openDuration: '1h' }, redis: { reconnectMaxDelay: 100 } })
     await c.set('k', 1)
