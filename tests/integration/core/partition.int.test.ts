@@ -184,6 +184,24 @@ describe.skipIf(!hasRedis)('GenericRedisCache across a network partition', () =>
     expect.soft(l2Of(a).connected).toBe(true)
   })
 
+  it('applies a queued pattern invalidation before a write made as soon as Redis is back', async () => {
+    const namespace = uniqueNamespace('partition-order')
+    const a = await makeA(namespace)
+    const b = await makeDirect(namespace, false)
+    // Enough keys for the replayed pattern to take many SCAN round trips.
+    await a.setMany(Array.from({ length: 5000 }, (_, i) => ({ key: `p:${i}`, value: 'old' })))
+    proxy.cut()
+    await waitDisconnected(a)
+    await a.invalidatePattern('p:*')
+    expect(l2Of(a).pendingInvalidations).toBe(1)
+    proxy.heal()
+    await expect.poll(() => l2Of(a).connected, { timeout: RECOVERY_MS, interval: 1 }).toBe(true)
+    // Written while the queued pattern is being applied: it must land after it, not be erased by it.
+    await a.set('p:0', 'new')
+    expect(await b.get('p:0')).toBe('new')
+    expect(await b.get('p:1')).toBeUndefined()
+  })
+
   it('with suppressL2Errors: false, delete rejects with E_L2_UNAVAILABLE yet still takes effect everywhere', async () => {
     const namespace = uniqueNamespace('partition-strict')
     const a = await makeA(namespace, { suppressL2Errors: false })
