@@ -106,7 +106,8 @@ export class PendingInvalidations {
    * reported and stops the pass, and it stays queued for the next one.
    */
   async drain(l2: RemoteTier, recorder: Pick<Recorder, 'failure'>): Promise<void> {
-    if (!l2.store.isReady || this.size === 0) return
+    // While Redis is away or the breaker open, an attempt would only be skipped and reported.
+    if (!l2.available || this.size === 0) return
     const batch = this.snapshot()
     const steps: Array<() => Promise<RemoteOutcome<unknown>>> = []
     if (batch.all) steps.push(() => l2.clear())

@@ -66,6 +66,7 @@ export class RemoteTier {
   readonly #prefix: string
   readonly #scanPrefix: string
   readonly #stateKey: string
+  readonly #skippedOutcomes = new Map<string, RemoteFailure>()
   #started = false
   /** Until the first connection attempt settles, calls wait for it (each up to its deadline). */
   #firstAttempt = true
@@ -95,6 +96,11 @@ export class RemoteTier {
       else if (!this.#closing) this.#breaker.trip()
       recorder.connection(ready)
       if (ready) onReady()
+    })
+    // A health PING answered after failures (a server back from a stall) closes the breaker at
+    // once, instead of after openDuration and a probe of its own.
+    store.onHealthy(() => {
+      if (this.#breaker.state !== 'closed') this.#breaker.recordSuccess()
     })
   }
 
@@ -270,6 +276,26 @@ export class RemoteTier {
     return removed
   }
 
+  /** Whether a call could be sent now: connected, and the breaker not open. */
+  get available(): boolean {
+    return this.#store.isReady && this.#breaker.state !== 'open'
+  }
+
+  /**
+   * The outcome of a call not sent. One error per operation, built once: a dead Redis can skip
+   * thousands of calls a second, and capturing a stack for each would load the process exactly
+   * when it must stay responsive.
+   */
+  #skipped(operation: string): RemoteFailure {
+    let outcome = this.#skippedOutcomes.get(operation)
+    if (outcome === undefined) {
+      const error = new L2UnavailableError(operation, new Error('Redis is disconnected or the circuit breaker is open'))
+      outcome = Object.freeze({ kind: 'skipped', error })
+      this.#skippedOutcomes.set(operation, outcome)
+    }
+    return outcome
+  }
+
   #tagging(tags: readonly string[], sinceEpoch: number | undefined): StoreEntry['tagging'] {
     return { stateKey: this.#stateKey, names: tags, indexKeys: tags.map((tag) => this.#tagKey(tag)), sinceEpoch }
   }
@@ -297,9 +323,7 @@ export class RemoteTier {
   async #call<T>(operation: string, run: () => Promise<T>, deadlines: number | 'long' = 1): Promise<RemoteOutcome<T>> {
     const base = READ_OPERATIONS.has(operation) ? this.#options.l2TimeoutMs.read : this.#options.l2TimeoutMs.write
     if (this.#firstAttempt) await this.connect(base)
-    if (!this.#store.isReady || !this.#breaker.allow()) {
-      return { kind: 'skipped', error: new L2UnavailableError(operation, new Error('Redis is disconnected or the circuit breaker is open')) }
-    }
+    if (!this.#store.isReady || !this.#breaker.allow()) return this.#skipped(operation)
     try {
       const value = await withDeadline(run(), base * (deadlines === 'long' ? 40 : Math.max(1, deadlines)), `L2 ${operation}`)
       this.#breaker.recordSuccess()

@@ -186,7 +186,7 @@ describe.skipIf(!hasRedis)('GenericRedisCache engine behaviour on a real server'
       server.resume()
     }
     // The connection never dropped (the stall was shorter than socketTimeout): only the PING can tell.
-    await waitFor(() => c.getStats().l2?.circuit === 'closed', 1500)
+    await waitFor(() => c.getStats().l2?.circuit === 'closed', 3000)
     expect(c.getStats().l2?.connected).toBe(true)
     expect(await c.get('k')).toBe(1)
   })
