@@ -92,7 +92,9 @@ describe.skipIf(!hasRedis)('GenericRedisCache engine behaviour on a real server'
     const waiter = cache({ namespace: holder.namespace })
     const lock = { lease: '2s', wait: 100 } as const
     const slow = holder.getOrSet('k', async () => (await sleep(600), 'v'), { lock })
-    await sleep(50)
+    // The holder has the lock once its key exists.
+    const lockKey = `${holder.namespace}#lock:k`
+    await expect.poll(() => admin.exists(lockKey), { timeout: 2000, interval: 5 }).toBe(1)
     await expect(waiter.getOrSet('k', () => 'w', { lock })).rejects.toMatchObject({ code: 'E_LOCK_TIMEOUT' })
     expect(await slow).toBe('v')
   })
