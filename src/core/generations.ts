@@ -1,10 +1,10 @@
 /** A change to many keys at once: a pattern, tags, or everything. */
 type Sweep = (key: string, tags: readonly string[]) => boolean
 
-/** Keys tracked before the table is reset; bounds the memory of a process writing many keys. */
-const MAX_TRACKED_KEYS = 10_000
+/** Keys remembered per generation; two generations are kept. */
+const KEYS_PER_GENERATION = 10_000
 /** Pattern, tag and clear invalidations remembered. */
-const MAX_SWEEPS = 64
+const MAX_SWEEPS = 256
 
 /**
  * Orders L1 fills and L2 writes against invalidations inside one process. Every write or
@@ -16,15 +16,22 @@ const MAX_SWEEPS = 64
  * an invalidation has resolved, a fill from a read or load that started before it is dropped,
  * whatever its reply order.
  *
- * Memory stays bounded: past {@link MAX_TRACKED_KEYS} keys or {@link MAX_SWEEPS} sweeps the
- * tables are emptied and a horizon set. A ticket older than the horizon counts as overtaken,
- * which costs a skipped fill, never a stale one.
+ * Memory stays bounded: keys are remembered in two generations of {@link KEYS_PER_GENERATION}
+ * (when the current one is full it becomes the previous one, and the oldest is forgotten), and
+ * the last {@link MAX_SWEEPS} sweeps. A ticket older than what is remembered counts as
+ * overtaken, which costs a skipped fill, never a stale one; with two generations that happens
+ * only to a read or load that outlives some 10,000 writes of other keys.
  */
 export class Generations {
   #seq = 0
-  #horizon = 0
-  readonly #keys = new Map<string, number>()
+  #current = new Map<string, number>()
+  #currentStart = 0
+  #previous = new Map<string, number>()
+  /** Tickets before this predate the keys remembered. */
+  #keysHorizon = 0
   #sweeps: Array<{ readonly seq: number; readonly matches: Sweep }> = []
+  /** Tickets before this predate the sweeps remembered. */
+  #sweepsHorizon = 0
 
   /** The ticket of a read or load starting now. */
   ticket(): number {
@@ -33,25 +40,29 @@ export class Generations {
 
   /** Records a write or invalidation of `key`; returns its number (the writer's own ticket). */
   touch(key: string): number {
-    if (this.#keys.size >= MAX_TRACKED_KEYS) this.#reset()
+    if (this.#current.size >= KEYS_PER_GENERATION) this.#rotate()
     const seq = ++this.#seq
-    this.#keys.set(key, seq)
+    this.#current.set(key, seq)
     return seq
   }
 
   /** Records an invalidation of every key (and tag) that `matches` accepts. */
   sweep(matches: Sweep): number {
-    if (this.#sweeps.length >= MAX_SWEEPS) this.#reset()
     const seq = ++this.#seq
     this.#sweeps.push({ seq, matches })
+    if (this.#sweeps.length > MAX_SWEEPS) {
+      const forgotten = this.#sweeps.shift() as { seq: number }
+      this.#sweepsHorizon = forgotten.seq
+    }
     return seq
   }
 
   /** Whether something concerning `key` (with these tags) happened after `ticket`. */
   overtaken(ticket: number, key: string, tags: readonly string[]): boolean {
     if (ticket === this.#seq) return false
-    if (ticket < this.#horizon) return true
-    const touched = this.#keys.get(key)
+    if (ticket < this.#keysHorizon || ticket < this.#sweepsHorizon) return true
+    // The current generation holds the newer number of a key that is in both.
+    const touched = this.#current.get(key) ?? this.#previous.get(key)
     if (touched !== undefined && touched > ticket) return true
     for (let i = this.#sweeps.length - 1; i >= 0; i--) {
       const sweep = this.#sweeps[i] as { seq: number; matches: Sweep }
@@ -61,9 +72,11 @@ export class Generations {
     return false
   }
 
-  #reset(): void {
-    this.#horizon = this.#seq + 1
-    this.#keys.clear()
-    this.#sweeps = []
+  #rotate(): void {
+    // Keys of the generation now forgotten were touched before the current one began.
+    this.#keysHorizon = this.#currentStart
+    this.#previous = this.#current
+    this.#current = new Map()
+    this.#currentStart = this.#seq
   }
 }
