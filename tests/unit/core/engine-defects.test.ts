@@ -134,6 +134,16 @@ describe('invalidations against running loads', () => {
     expect(await cache.get('k')).toBe('written')
   })
 
+  it('caches a load that 12,000 writes of other keys overlapped (the ordering table stays bounded without dropping it)', async () => {
+    const cache = new InMemoryCache({ maxEntries: 20_000 })
+    const gate = deferred<string>()
+    const load = cache.getOrSet('k', () => gate.promise)
+    await cache.setMany(Array.from({ length: 12_000 }, (_, i) => ({ key: `other${i}`, value: i })))
+    gate.resolve('loaded')
+    expect(await load).toBe('loaded')
+    expect(await cache.get('k')).toBe('loaded')
+  })
+
   it('a hard timeout releases the key: the next call runs its own loader', async () => {
     const cache = new InMemoryCache()
     const never = new Promise<string>(() => {})
