@@ -144,6 +144,17 @@ describe('invalidations against running loads', () => {
     expect(await cache.get('k')).toBe('loaded')
   })
 
+  it('still drops a load overtaken by a delete when 12,000 writes of other keys followed the delete', async () => {
+    const cache = new InMemoryCache({ maxEntries: 20_000 })
+    const gate = deferred<string>()
+    const load = cache.getOrSet('k', () => gate.promise)
+    await cache.delete('k')
+    await cache.setMany(Array.from({ length: 12_000 }, (_, i) => ({ key: `other${i}`, value: i })))
+    gate.resolve('before the delete')
+    expect(await load).toBe('before the delete')
+    expect(await cache.get('k')).toBeUndefined()
+  })
+
   it('a hard timeout releases the key: the next call runs its own loader', async () => {
     const cache = new InMemoryCache()
     const never = new Promise<string>(() => {})
