@@ -1,4 +1,5 @@
 import { createClient } from '@redis/client'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { GenericRedisCache } from '../../../src/core/generic-redis-cache.js'
@@ -16,11 +17,23 @@ interface LoadReport {
   rejected: unknown[]
   wrong: string[]
   slowestMs: number
+  /**
+   * Longest event-loop stall seen during the load, in ms. Deadlines are timers: on a loaded
+   * machine (a parallel test run, coverage) every timer fires that much late, whatever the
+   * cache does, so the ceiling allows for it.
+   */
+  loopStallMs: number
 }
 
 /** Keeps `workers` getOrSet loops running until `stop` resolves; checks every answer. */
 async function runLoad(cache: GenericRedisCache, workers: number, stop: Promise<void>): Promise<LoadReport> {
-  const report: LoadReport = { calls: 0, rejected: [], wrong: [], slowestMs: 0 }
+  const report: LoadReport = { calls: 0, rejected: [], wrong: [], slowestMs: 0, loopStallMs: 0 }
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+  loopDelay.enable()
+  void stop.then(() => {
+    loopDelay.disable()
+    report.loopStallMs = loopDelay.max / 1e6
+  })
   let running = true
   void stop.then(() => (running = false))
   await Promise.all(
@@ -97,7 +110,7 @@ describe.skipIf(!hasRedis)('GenericRedisCache when Redis fails under load', () =
     expect(report.rejected).toEqual([])
     expect(report.wrong).toEqual([])
     expect(report.calls).toBeGreaterThan(1_000)
-    expect(report.slowestMs).toBeLessThan(CALL_CEILING_MS)
+    expect(report.slowestMs).toBeLessThan(CALL_CEILING_MS + report.loopStallMs)
     // The operator can see the degraded period: the breaker opened and closed again.
     expect(transitions[0]).toBe('closed->open')
     expect(transitions.at(-1)).toMatch(/->closed$/)
@@ -116,7 +129,7 @@ describe.skipIf(!hasRedis)('GenericRedisCache when Redis fails under load', () =
     const report = await load
     expect(report.rejected).toEqual([])
     expect(report.wrong).toEqual([])
-    expect(report.slowestMs).toBeLessThan(CALL_CEILING_MS)
+    expect(report.slowestMs).toBeLessThan(CALL_CEILING_MS + report.loopStallMs)
     expect(cache.getStats().l2?.errors).toBeGreaterThan(0)
     await cache.disconnect()
   })

@@ -189,7 +189,9 @@ describe.skipIf(!hasRedis)('GenericRedisCache across a network partition', () =>
     const a = await makeA(namespace)
     const b = await makeDirect(namespace, false)
     // Enough keys for the replayed pattern to take many SCAN round trips.
-    await a.setMany(Array.from({ length: 5000 }, (_, i) => ({ key: `p:${i}`, value: 'old' })))
+    // Written straight to Redis: a burst this large through A's proxy, with its 300 ms socket
+    // timeout, could be cut short on a loaded machine.
+    await b.setMany(Array.from({ length: 5000 }, (_, i) => ({ key: `p:${i}`, value: 'old' })))
     proxy.cut()
     await waitDisconnected(a)
     await a.invalidatePattern('p:*')
