@@ -78,7 +78,7 @@ export class TieredCache implements CacheInterface {
   set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
     let writes: EntryWrite[]
     try {
-      writes = this.#prepareWrites([{ key, value, ...options }], options)
+      writes = [this.#prepareWrite(key, value, options)]
     } catch (error) {
       return rejection(error)
     }
@@ -164,18 +164,22 @@ export class TieredCache implements CacheInterface {
   }
 
   /** Validates every entry before any write, so a bad entry never leaves a half-applied batch. */
-  #prepareWrites(entries: ReadonlyArray<SetManyEntry>, single?: SetOptions): EntryWrite[] {
-    const defaults = this.#engine.options.policy
+  #prepareWrites(entries: ReadonlyArray<SetManyEntry>): EntryWrite[] {
     return entries.map((item) => {
       if (typeof item !== 'object' || item === null) {
         throw new InvalidOptionsError([{ path: 'entries', message: 'expected { key, value, ttl?, tags? } items' }])
       }
       const { key, value, ...options } = item
-      assertValidKey(key)
-      if (value === undefined) throw new UndefinedValueError(key)
-      const shape = resolveCallOptions(single ?? options, defaults, 'set')
-      return { key, entry: this.#engine.entry(key, value, shape) }
+      return this.#prepareWrite(key, value, options)
     })
+  }
+
+  /** One validated write: key, value (never `undefined`) and the call's `ttl`/`tags`. */
+  #prepareWrite(key: string, value: unknown, options: SetOptions | undefined): EntryWrite {
+    assertValidKey(key)
+    if (value === undefined) throw new UndefinedValueError(key)
+    const shape = resolveCallOptions(options, this.#engine.options.policy, 'set')
+    return { key, entry: this.#engine.entry(key, value, shape) }
   }
 
   async deleteMany(keys: readonly string[]): Promise<number> {

@@ -150,20 +150,10 @@ let lastPlain: object | undefined
 
 /** `ttl`/`tags`-only options merged into `defaults`; `undefined` when the full path is needed. */
 function mergeSimple(raw: unknown, defaults: ResolvedGetOrSetPolicy): ResolvedGetOrSetPolicy | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined
-  let ttlMs = defaults.ttlMs
-  let tags = defaults.tags
-  for (const name in raw) {
-    const value = (raw as Record<string, unknown>)[name]
-    if (name === 'ttl') {
-      const ms = quickDuration(value)
-      if (ms === undefined) return undefined
-      ttlMs = ms
-    } else if (name === 'tags') {
-      if (!isTagList(value)) return undefined
-      tags = value
-    } else return undefined
-  }
+  if (raw === undefined || !isPlainWriteOptions(raw)) return undefined
+  const { ttl, tags = defaults.tags } = raw as { ttl?: unknown; tags?: readonly string[] }
+  // Both were checked by isPlainWriteOptions (the duration is memoized by then).
+  const ttlMs = ttl === undefined ? defaults.ttlMs : (quickDuration(ttl) as number)
   if (ttlMs === defaults.ttlMs && tags === defaults.tags) return defaults
   return { ...defaults, ttlMs, tags }
 }
