@@ -108,6 +108,19 @@ export class L2UnavailableError extends CacheError {
   }
 }
 
+/**
+ * Cross-instance coherence cannot be verified: the invalidation connection is down, or Redis
+ * refused tracking (for example `NOPERM` without `client|tracking`). Reported through
+ * `cache:error`; until it is back, L1 hits are refused (reads go to Redis), so no instance
+ * serves what it cannot show to be current.
+ */
+export class CoherenceUnavailableError extends CacheError {
+  static override readonly code = 'E_COHERENCE_UNAVAILABLE'
+  constructor(reason: string, cause?: unknown) {
+    super(`cross-instance L1 coherence is unavailable (${reason}); L1 hits are refused until it is verified again`, cause === undefined ? undefined : { cause })
+  }
+}
+
 /** A value could not be serialized (for example a function or a symbol inside it). */
 export class CodecEncodeError extends CacheError {
   static override readonly code = 'E_CODEC_ENCODE'
@@ -159,6 +172,7 @@ export const errors = Object.freeze({
   E_FACTORY_TIMEOUT: FactoryTimeoutError,
   E_LOCK_TIMEOUT: LockTimeoutError,
   E_L2_UNAVAILABLE: L2UnavailableError,
+  E_COHERENCE_UNAVAILABLE: CoherenceUnavailableError,
   E_CODEC_ENCODE: CodecEncodeError,
   E_CODEC_DECODE: CodecDecodeError,
   E_PEER_MISSING: PeerMissingError,

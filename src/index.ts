@@ -23,11 +23,12 @@ export type {
 } from './options/cache-options.js'
 export type { Duration } from './shared/duration.js'
 export type { RedisConnectionOptions, RedisSocketParts } from './options/redis-options.js'
-export type { ExternalRedisClient } from './options/cache-options.js'
+export type { CoherenceOptions, ExternalRedisClient } from './options/cache-options.js'
+export type { CoherenceStats } from './coherence/coherence.js'
 export type { Serializer, Compressor } from './codecs/codec.js'
 export { msgpackSerializer } from './codecs/msgpack-serializer.js'
 export { jsonSerializer } from './codecs/json-serializer.js'
-export type { CacheEventName, CacheEvents, CacheListener, Tier } from './monitoring/events.js'
+export type { CacheEventName, CacheEvents, CacheListener, CoherenceState, Tier } from './monitoring/events.js'
 export { CachePerformanceMonitor } from './monitoring/performance-monitor.js'
 export type { CachePerformanceMonitorOptions } from './monitoring/performance-monitor.js'
 export type {
@@ -62,6 +63,7 @@ export {
   CacheError,
   CodecDecodeError,
   CodecEncodeError,
+  CoherenceUnavailableError,
   FactoryError,
   FactoryTimeoutError,
   InvalidKeyError,

@@ -1,3 +1,4 @@
+import type { CoherenceStats } from '../coherence/coherence.js'
 import type { CacheEventName, CacheListener } from '../monitoring/events.js'
 import type { Duration } from '../shared/duration.js'
 import type { GetOrSetPolicy } from '../options/get-or-set-options.js'
@@ -97,6 +98,11 @@ export interface CacheStats {
         queuedInvalidations: number
       })
     | undefined
+  /**
+   * Cross-instance L1 coherence of a Redis cache (`state: 'off'` when turned off or without
+   * L1); `undefined` for a memory cache.
+   */
+  coherence: CoherenceStats | undefined
 }
 
 /** What every strata-cache cache offers. `AIResponseCache` and `CachedRepository` take any of them. */

@@ -1,3 +1,4 @@
+import type { Coherence, CoherenceHooks } from '../coherence/coherence.js'
 import type { CacheError } from '../errors.js'
 import type { AnswerSource, InvalidationKind } from '../monitoring/monitor-sink.js'
 import type { ResolvedBaseOptions } from '../options/resolve-cache-options.js'
@@ -8,7 +9,7 @@ import { Generations } from './generations.js'
 import { LocalTier } from './local-tier.js'
 import { PendingInvalidations } from './pending-invalidations.js'
 import { Recorder } from './recorder.js'
-import type { RemoteFailure, RemoteOutcome, RemoteRead, RemoteTier, RemoteTierParams } from './remote-tier.js'
+import { DELETE_MARK_LIFETIME_MS, type RemoteFailure, type RemoteOutcome, type RemoteRead, type RemoteTier, type RemoteTierParams } from './remote-tier.js'
 import { SingleFlight } from './single-flight.js'
 
 export type { EntryShape }
@@ -24,6 +25,8 @@ export interface LoadGuard {
   readonly ticket: number
   /** The Redis tag epoch read before the loader ran, so other instances' invalidations count too. */
   readonly sinceEpoch: number | undefined
+  /** When the epoch was asked for: a load older than the delete marks' lifetime is not cached. */
+  readonly startedAt: number
 }
 
 /** Receives a stale (graced) entry found on the way: the getOrSet flight keeps it for fallbacks. */
@@ -36,7 +39,9 @@ export interface EngineParams {
   readonly options: ResolvedBaseOptions
   /** When false, an L2 failure rejects the caller's promise with `E_L2_UNAVAILABLE`. */
   readonly suppressL2Errors: boolean
-  readonly remote?: ((params: Pick<RemoteTierParams, 'recorder' | 'onReady'>) => RemoteTier) | undefined
+  readonly remote?: ((params: Pick<RemoteTierParams, 'recorder' | 'onReady' | 'onStart'>) => RemoteTier) | undefined
+  /** Cross-instance coherence of L1, for Redis caches with L1 that keep it on. */
+  readonly coherence?: ((hooks: CoherenceHooks) => Coherence) | undefined
 }
 
 /** Where an entry stands at a given time. The one place that decides freshness. */
@@ -63,17 +68,26 @@ export class Engine {
   readonly l1: LocalTier | undefined
   readonly l2: RemoteTier | undefined
   readonly flights = new SingleFlight()
+  readonly coherence: Coherence | undefined
   readonly #generations = new Generations()
   readonly #pending = new PendingInvalidations()
   readonly #suppressL2Errors: boolean
   #draining: Promise<void> | undefined
 
-  constructor({ options, remote, suppressL2Errors }: EngineParams) {
+  constructor({ options, remote, suppressL2Errors, coherence }: EngineParams) {
     this.options = options
     this.recorder = new Recorder(options.name, options.monitor)
     this.l1 = options.l1 === false ? undefined : new LocalTier(options.l1, options.clock)
-    this.l2 = remote?.({ recorder: this.recorder, onReady: () => this.#onReady() })
+    this.l2 = remote?.({ recorder: this.recorder, onReady: () => this.#onReady(), onStart: () => this.coherence?.start() })
     this.#suppressL2Errors = suppressL2Errors
+    this.coherence = this.l1 === undefined ? undefined : coherence?.(this.#coherenceHooks())
+  }
+
+  /** Closes the connections this cache opened (without reporting an outage) and drops L1. */
+  async close(): Promise<void> {
+    this.coherence?.close()
+    await this.l2?.close()
+    this.l1?.clear()
   }
 
   now(): number {
@@ -95,13 +109,20 @@ export class Engine {
     return this.#generations.ticket()
   }
 
-  /** L1 lookup, counted: a fresh entry or `undefined`. The hot path: no clock read unless graced. */
+  /**
+   * L1 lookup, counted: a fresh entry or `undefined`. The hot path: no clock read unless graced,
+   * and coherence costs one typed-array read (see `Coherence.canServe`).
+   */
   local(key: string): CacheEntry | undefined {
     const l1 = this.l1
     if (l1 === undefined) return undefined
     const entry = l1.get(key)
     // Only graced entries can be in L1 past their ttl (lru-cache drops the others itself).
-    if (entry === undefined || (entry.staleUntil !== undefined && freshness(entry, this.now()) !== 'fresh')) {
+    if (
+      entry === undefined ||
+      (this.coherence !== undefined && !this.coherence.canServe()) ||
+      (entry.staleUntil !== undefined && freshness(entry, this.now()) !== 'fresh')
+    ) {
       this.recorder.l1Miss()
       return undefined
     }
@@ -111,6 +132,7 @@ export class Engine {
 
   /** A stale (graced) entry in L1, uncounted: the fallback of a load that fails or is slow. */
   staleLocal(key: string): CacheEntry | undefined {
+    if (this.coherence !== undefined && !this.coherence.canServe()) return undefined
     const entry = this.l1?.get(key)
     return entry !== undefined && freshness(entry, this.now()) === 'stale' ? entry : undefined
   }
@@ -170,7 +192,7 @@ export class Engine {
    * deletion of the key's older value in Redis. Resolves whether every entry was cached.
    */
   async write(writes: readonly EntryWrite[], guard?: LoadGuard): Promise<boolean> {
-    const live = guard === undefined ? writes : writes.filter(({ key, entry }) => !this.#generations.overtaken(guard.ticket, key, entry.tags))
+    const live = guard === undefined ? writes : writes.filter(({ key, entry }) => !this.#overtakenLoad(guard, key, entry.tags))
     if (live.length === 0) return false
     const encoded = this.l2?.encode(live.map(({ key, entry }) => ({ key, entry, sinceEpoch: guard?.sinceEpoch })))
     const tickets = live.map(({ key }) => this.#generations.touch(key))
@@ -183,9 +205,12 @@ export class Engine {
         for (const { key } of live) this.#pending.supersede(key)
         this.#applyQueued()
       }
+      this.coherence?.wrote(live, false)
       const outcome = this.#pending.needsDrainBeforeWrites ? await this.#drain().then(() => l2.send(encoded)) : await l2.send(encoded)
-      if (outcome.kind === 'ok') written = outcome.value
-      else this.#failed(outcome, 'set', live, () => this.#pending.addKeys(live.map(({ key }) => key)))
+      if (outcome.kind === 'ok') {
+        written = outcome.value
+        this.coherence?.wrote(live, true)
+      } else this.#failed(outcome, 'set', live, () => this.#pending.addKeys(live.map(({ key }) => key)))
     }
     let all = live.length === writes.length
     for (let i = 0; i < live.length; i++) {
@@ -203,13 +228,17 @@ export class Engine {
     return all
   }
 
-  /** The Redis tag epoch a load reads before its loader runs; `undefined` without Redis. */
-  async tagEpoch(): Promise<number | undefined> {
+  /**
+   * What a load takes before its loader runs, for {@link write}: its ticket and the Redis tag
+   * epoch (`undefined` without Redis or when Redis cannot be asked).
+   */
+  async loadGuard(ticket: number): Promise<LoadGuard> {
+    const startedAt = this.now()
     const l2 = this.l2
-    if (l2 === undefined) return undefined
+    if (l2 === undefined) return { ticket, sinceEpoch: undefined, startedAt }
     this.#applyQueued()
     const outcome = await l2.tagEpoch()
-    return outcome.kind === 'ok' ? outcome.value : undefined
+    return { ticket, sinceEpoch: outcome.kind === 'ok' ? outcome.value : undefined, startedAt }
   }
 
   /**
@@ -284,6 +313,36 @@ export class Engine {
     if (outcome.kind === 'ok') return outcome.value
     this.#failed(outcome, 'getKeys', undefined)
     return []
+  }
+
+  /**
+   * Whether a load's result is too late to cache: something in this process overtook it, or it
+   * ran longer than a delete mark lasts, so a delete on another instance may no longer show.
+   */
+  #overtakenLoad(guard: LoadGuard, key: string, tags: readonly string[]): boolean {
+    if (this.#generations.overtaken(guard.ticket, key, tags)) return true
+    return this.l2 !== undefined && this.now() - guard.startedAt >= DELETE_MARK_LIFETIME_MS
+  }
+
+  /**
+   * Empties L1 in O(1) (a new store, not a scan) and orders the emptying after every read and
+   * load in flight, so none of them fills L1 with what it read before.
+   */
+  #fence(): void {
+    this.#generations.sweep(() => true)
+    this.l1?.reset()
+  }
+
+  #coherenceHooks(): CoherenceHooks {
+    const recorder = this.recorder
+    return {
+      forget: (keys) => this.forgetLocal(keys),
+      fence: () => this.#fence(),
+      reachable: () => this.l2 !== undefined && (this.l2.available || this.l2.connecting),
+      changed: (from, to, reason) => recorder.coherence(from, to, reason),
+      received: (keys, lagMs) => recorder.invalidationReceived(keys, lagMs),
+      failed: (error) => recorder.failure(error, 'other', 'coherence'),
+    }
   }
 
   /** Counts, reports and decides one L2 read outcome. */

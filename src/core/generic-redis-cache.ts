@@ -1,6 +1,8 @@
 import type { GenericRedisCacheOptions } from '../options/cache-options.js'
 import { type ResolvedRedisCacheOptions, resolveRedisCacheOptions } from '../options/resolve-cache-options.js'
+import { Coherence } from '../coherence/coherence.js'
 import { RedisStore } from '../stores/redis-store.js'
+import { RedisTracking } from '../stores/redis-tracking.js'
 import { RemoteTier } from './remote-tier.js'
 import { TieredCache } from './tiered-cache.js'
 
@@ -21,10 +23,16 @@ export class GenericRedisCache extends TieredCache {
   constructor(options: GenericRedisCacheOptions = {}) {
     const resolved = resolveRedisCacheOptions(options)
     const store = new RedisStore(resolved.redis, resolved.client)
+    const settings = resolved.coherence
+    const prefix = `${resolved.namespace}:`
     super({
       options: resolved,
       suppressL2Errors: resolved.suppressL2Errors,
       remote: (params) => new RemoteTier({ store, options: resolved, ...params }),
+      coherence:
+        settings === false
+          ? undefined
+          : (hooks) => new Coherence(settings, prefix, hooks, (listener) => new RedisTracking(resolved.redis, resolved.client, prefix, listener)),
     })
     this.#resolved = resolved
   }

@@ -13,9 +13,10 @@ import { estimateSize } from './size-estimate.js'
  * cached copy too. That is the price of allocation-free hits.
  */
 export class LocalTier {
-  readonly #lru: LRUCache<string, CacheEntry>
+  #lru: LRUCache<string, CacheEntry>
   readonly #clock: Clock
-  readonly #tagIndex = new Map<string, Set<string>>()
+  #tagIndex = new Map<string, Set<string>>()
+  readonly #create: () => LRUCache<string, CacheEntry>
 
   constructor(options: ResolvedL1Options, clock: Clock) {
     this.#clock = clock
@@ -30,7 +31,8 @@ export class LocalTier {
       ...(clock === systemClock ? {} : { perf: clock, ttlResolution: 0 }),
       dispose: (entry, key) => this.#unindex(key, entry),
     } as LRUCache.Options<string, CacheEntry, unknown>
-    this.#lru = new LRUCache(lruOptions)
+    this.#create = () => new LRUCache(lruOptions)
+    this.#lru = this.#create()
   }
 
   /**
@@ -77,6 +79,12 @@ export class LocalTier {
   clear(): void {
     this.#lru.clear()
     this.#tagIndex.clear()
+  }
+
+  /** Empties the tier in O(1): a new store and index replace the old ones, left to the collector. */
+  reset(): void {
+    this.#lru = this.#create()
+    this.#tagIndex = new Map()
   }
 
   /** Number of entries held, including expired ones not yet evicted. */

@@ -1,5 +1,5 @@
 import type { CacheError } from '../errors.js'
-import { CacheEventEmitter, cacheEvents } from '../monitoring/events.js'
+import { CacheEventEmitter, type CoherenceState, cacheEvents } from '../monitoring/events.js'
 import type { CacheMonitor, ErrorReason, InvalidationKind } from '../monitoring/monitor-sink.js'
 import type { BreakerState } from '../shared/breaker-state.js'
 import { Instrumentation } from './instrumentation.js'
@@ -83,5 +83,14 @@ export class Recorder {
 
   connection(connected: boolean): void {
     this.events.emit(cacheEvents.connection(connected))
+  }
+
+  coherence(from: CoherenceState, to: CoherenceState, reason: string): void {
+    this.events.emit(cacheEvents.coherence(from, to, reason))
+  }
+
+  /** Keys another writer changed, applied to L1; `lagMs` when the write was this instance's own. */
+  invalidationReceived(keys: number, lagMs: number | undefined): void {
+    this.instr.monitor?.invalidationReceived?.(this.instr.name, keys, lagMs)
   }
 }

@@ -39,10 +39,19 @@ export interface RemoteTierParams {
   readonly recorder: Pick<Recorder, 'circuit' | 'connection'> & { readonly instr: { readonly name: string; readonly monitor: CacheMonitor | undefined } }
   /** Told when the connection becomes ready, after the breaker has closed. */
   readonly onReady: () => void
+  /** Told once, when the tier first starts connecting (first use or `connect()`). */
+  readonly onStart?: () => void
 }
 
 /** Operations bounded by the read deadline; every other one by the write deadline. */
 const READ_OPERATIONS = new Set(['get', 'getMany', 'scan', 'lockTtl', 'info', 'tagEpoch'])
+
+/**
+ * How long a delete's mark lasts in Redis (see `DELETE_MARKED`), and so the longest a load may
+ * run and still be cached: a load that began before a delete on any instance is refused by the
+ * mark while it lasts, and by the engine once the load has outlived it.
+ */
+export const DELETE_MARK_LIFETIME_MS = 60_000
 
 /** Entries of one `setMany` batch covered by one write deadline. */
 const WRITES_PER_DEADLINE = 1000
@@ -55,7 +64,7 @@ const OK_VOID: RemoteOutcome<void> = Object.freeze({ kind: 'ok', value: undefine
  * engine counts, reports and decides what a failure means.
  *
  * Key layout: `<ns>:<key>` for entries, `<ns>#tag:<tag>` for tag indexes, `<ns>#tags` for the
- * tag-state hash, `<ns>#lock:<key>` for locks. A namespace may contain neither `:` nor `#`, so
+ * tag-state hash, `<ns>#gone:<key>` for delete marks, `<ns>#lock:<key>` for locks. A namespace may contain neither `:` nor `#`, so
  * no namespace can see another's keys.
  */
 export class RemoteTier {
@@ -73,8 +82,11 @@ export class RemoteTier {
   /** Set by an intentional disconnect, whose lost connection is not an outage. */
   #closing = false
 
-  constructor({ store, options, recorder, onReady }: RemoteTierParams) {
+  readonly #onStart: (() => void) | undefined
+
+  constructor({ store, options, recorder, onReady, onStart }: RemoteTierParams) {
     this.#store = store
+    this.#onStart = onStart
     this.#options = options
     const { name, monitor } = recorder.instr
     this.#prefix = `${options.namespace}:`
@@ -116,6 +128,7 @@ export class RemoteTier {
   connect(timeoutMs: number): Promise<boolean> {
     if (!this.#started) {
       this.#started = true
+      this.#onStart?.()
       void this.#store.connect(this.#options.connectTimeoutMs).then(() => (this.#firstAttempt = false))
     }
     return this.#store.connect(timeoutMs)
@@ -156,7 +169,7 @@ export class RemoteTier {
       key: this.#prefix + key,
       value: this.#codec.encode(key, entry),
       ttlMs: physicalTtl(entry, now),
-      tagging: entry.tags.length === 0 && sinceEpoch === undefined ? undefined : this.#tagging(entry.tags, sinceEpoch),
+      tagging: entry.tags.length === 0 && sinceEpoch === undefined ? undefined : this.#tagging(key, entry.tags, sinceEpoch),
     }))
   }
 
@@ -170,14 +183,24 @@ export class RemoteTier {
     return this.#call('set', () => this.#store.setMany(entries), Math.ceil(entries.length / WRITES_PER_DEADLINE))
   }
 
-  /** Deletes keys; resolves how many existed in Redis. */
+  /** Deletes keys, leaving delete marks; resolves how many existed in Redis. */
   deleteKeys(keys: readonly string[]): Promise<RemoteOutcome<number>> {
-    return this.#call('delete', () => this.#store.deleteMany(keys.map((key) => this.#prefix + key)))
+    return this.#call('delete', () => this.#deleteMarked(keys))
   }
 
-  /** Deletes the keys of this namespace matching a glob; resolves how many. */
+  /** Deletes the keys of this namespace matching a glob, leaving delete marks; resolves how many. */
   deletePattern(pattern: string): Promise<RemoteOutcome<number>> {
-    return this.#call('deletePattern', () => this.#unlinkScan(this.#scanPrefix + pattern), 'long')
+    return this.#call(
+      'deletePattern',
+      async () => {
+        let removed = 0
+        for await (const batch of this.#store.scan(this.#scanPrefix + pattern)) {
+          removed += await this.#deleteMarked(batch.map((fullKey) => fullKey.slice(this.#prefix.length)))
+        }
+        return removed
+      },
+      'long',
+    )
   }
 
   /**
@@ -270,10 +293,20 @@ export class RemoteTier {
     return { lockKey: `${this.#options.namespace}#lock:${key}`, channel: `${this.#options.namespace}#lock-released` }
   }
 
+  #deleteMarked(keys: readonly string[]): Promise<number> {
+    const entries = keys.map((key) => ({ key: this.#prefix + key, markKey: this.#markKey(key) }))
+    return this.#store.deleteMarked(entries, { stateKey: this.#stateKey, lifetimeMs: DELETE_MARK_LIFETIME_MS })
+  }
+
   async #unlinkScan(match: string): Promise<number> {
     let removed = 0
     for await (const batch of this.#store.scan(match)) removed += await this.#store.deleteMany(batch)
     return removed
+  }
+
+  /** Whether the first connection attempt is still under way (Redis not known to be down yet). */
+  get connecting(): boolean {
+    return this.#started && this.#firstAttempt
   }
 
   /** Whether a call could be sent now: connected, and the breaker not open. */
@@ -296,8 +329,12 @@ export class RemoteTier {
     return outcome
   }
 
-  #tagging(tags: readonly string[], sinceEpoch: number | undefined): StoreEntry['tagging'] {
-    return { stateKey: this.#stateKey, names: tags, indexKeys: tags.map((tag) => this.#tagKey(tag)), sinceEpoch }
+  #tagging(key: string, tags: readonly string[], sinceEpoch: number | undefined): StoreEntry['tagging'] {
+    return { stateKey: this.#stateKey, markKey: this.#markKey(key), names: tags, indexKeys: tags.map((tag) => this.#tagKey(tag)), sinceEpoch }
+  }
+
+  #markKey(key: string): string {
+    return `${this.#options.namespace}#gone:${key}`
   }
 
   #tagKey(tag: string): string {

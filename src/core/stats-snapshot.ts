@@ -1,8 +1,18 @@
+import type { CoherenceStats } from '../coherence/coherence.js'
 import type { CacheStats } from './cache-interface.js'
 import type { Engine } from './engine.js'
 
 /** What the statistics read: the counters, the tiers and the invalidation queue. */
-export type StatsSource = Pick<Engine, 'recorder' | 'l1' | 'l2' | 'now' | 'pendingInvalidations'>
+export type StatsSource = Pick<Engine, 'recorder' | 'l1' | 'l2' | 'now' | 'pendingInvalidations' | 'coherence'>
+
+const COHERENCE_OFF: CoherenceStats = Object.freeze({
+  state: 'off',
+  maxStalenessMs: 0,
+  offline: 'serve',
+  invalidationsReceived: 0,
+  fences: 0,
+  lastBarrierAgeMs: undefined,
+})
 
 /** Operations per second, measured between `getStats()` calls at least this far apart. */
 const RATE_INTERVAL_MS = 1000
@@ -53,6 +63,7 @@ export class StatsSnapshot {
         pendingInvalidations: this.#source.pendingInvalidations,
         queuedInvalidations: s.queuedInvalidations,
       },
+      coherence: l2 && (this.#source.coherence?.stats() ?? COHERENCE_OFF),
     }
   }
 

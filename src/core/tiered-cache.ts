@@ -227,8 +227,7 @@ export class TieredCache implements CacheInterface {
 
   /** Closes the Redis connection (if the cache opened it) without reporting an outage, and drops L1. */
   async disconnect(): Promise<void> {
-    await this.#engine.l2?.close()
-    this.#engine.l1?.clear()
+    await this.#engine.close()
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

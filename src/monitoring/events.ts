@@ -19,7 +19,16 @@ export const cacheEvents = {
   }),
   circuit: (from: BreakerState, to: BreakerState) => ({ name: 'circuit:change' as const, data: { from, to } }),
   connection: (connected: boolean) => ({ name: 'l2:connection' as const, data: { connected } }),
+  coherence: (from: CoherenceState, to: CoherenceState, reason: string) => ({ name: 'coherence:change' as const, data: { from, to, reason } }),
 }
+
+/**
+ * Where an instance's L1 stands against other instances' writes: `off` (coherence turned off),
+ * `verified` (every invalidation up to `maxStaleness` ago has been applied: L1 hits are
+ * served), `unverified` (L1 hits are refused) or `offline` (Redis cannot be reached at all and
+ * `offline: 'serve'` lets L1 answer, the one exception).
+ */
+export type CoherenceState = 'off' | 'verified' | 'unverified' | 'offline'
 
 type AnyCacheEvent = ReturnType<(typeof cacheEvents)[keyof typeof cacheEvents]>
 

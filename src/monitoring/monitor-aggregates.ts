@@ -98,6 +98,8 @@ export class MonitorAggregates implements Required<MonitorSink> {
   #errors = zeroErrors()
   #circuit: CircuitSummary = { transitions: 0, byTarget: zeroTargets(), last: undefined }
   readonly #keyGeneration = new LatencyHistogram()
+  #coherenceReceived = 0
+  readonly #coherenceLag = new LatencyHistogram()
 
   constructor(now: () => number, windowSeconds: number) {
     this.#now = now
@@ -162,6 +164,11 @@ export class MonitorAggregates implements Required<MonitorSink> {
     this.#keyGeneration.record(durationMs)
   }
 
+  invalidationReceived(_cache: string, keys: number, lagMs: number | undefined): void {
+    this.#coherenceReceived += keys
+    if (lagMs !== undefined) this.#coherenceLag.record(lagMs)
+  }
+
   /** Everything recorded, except memory (which needs the caches). */
   summarize(): Omit<PerformanceSummary, 'memory'> {
     const byCache = [...this.#caches.values()].map(cacheCounts)
@@ -176,6 +183,7 @@ export class MonitorAggregates implements Required<MonitorSink> {
       errors: { total: Object.values(errors).reduce((a, b) => a + b, 0), byReason: errors },
       circuit: { ...this.#circuit, byTarget: { ...this.#circuit.byTarget } },
       keyGeneration: this.#keyGeneration.summary(),
+      coherence: { invalidationsReceived: this.#coherenceReceived, lag: this.#coherenceLag.summary() },
       byCache,
     }
   }
@@ -193,6 +201,8 @@ export class MonitorAggregates implements Required<MonitorSink> {
     this.#errors = zeroErrors()
     this.#circuit = { transitions: 0, byTarget: zeroTargets(), last: undefined }
     this.#keyGeneration.reset()
+    this.#coherenceReceived = 0
+    this.#coherenceLag.reset()
   }
 
   /** The aggregate of (operation, source), created on first use and remembered for the next call. */

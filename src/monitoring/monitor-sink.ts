@@ -59,6 +59,12 @@ export interface MonitorSink {
   error?(cache: string, reason: ErrorReason): void
   /** The L2 circuit breaker changed state. */
   circuit?(cache: string, from: BreakerState, to: BreakerState): void
+  /**
+   * Cross-instance coherence applied `keys` invalidated keys reported by Redis (a flush of the
+   * whole database counts 1). `lagMs` is set when the write was this instance's own, so
+   * both ends are known: the time from the write resolving to its invalidation being applied.
+   */
+  invalidationReceived?(cache: string, keys: number, lagMs: number | undefined): void
   /** One AI cache key was generated, taking `durationMs` (reported by `AIResponseCache`). */
   keyGeneration?(cache: string, durationMs: number): void
 }

@@ -137,6 +137,19 @@ export class CachePerformanceMonitor implements Required<MonitorSink> {
     }
   }
 
+  /** Records invalidations received by cross-instance coherence, then forwards them. */
+  invalidationReceived(cache: string, keys: number, lagMs: number | undefined): void {
+    this.#aggregates.invalidationReceived(cache, keys, lagMs)
+    const sinks = this.#sinks
+    for (let i = 0; i < sinks.length; i++) {
+      try {
+        sinks[i]?.invalidationReceived?.(cache, keys, lagMs)
+      } catch {
+        // Isolated: see the class docs.
+      }
+    }
+  }
+
   /** Records one invalidation, then forwards it. */
   invalidation(cache: string, kind: InvalidationKind, keysRemoved: number): void {
     this.#aggregates.invalidation(cache, kind, keysRemoved)

@@ -166,6 +166,11 @@ export interface PerformanceSummary {
   circuit: CircuitSummary
   /** Time to build AI cache keys (reported by `AIResponseCache`). */
   keyGeneration: LatencySummary
+  /**
+   * Cross-instance coherence: keys Redis reported as invalidated, and the lag from an own
+   * write resolving to its invalidation being applied here.
+   */
+  coherence: { invalidationsReceived: number; lag: LatencySummary }
   /** Counters per cache name, in order of first report. */
   byCache: CacheCountsSummary[]
 }

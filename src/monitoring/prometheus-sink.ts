@@ -84,6 +84,12 @@ export class MetricSink implements Required<MonitorSink> {
     this.#backend.circuitState(cache, to)
   }
 
+  invalidationReceived(cache: string, keys: number, lagMs: number | undefined): void {
+    if (isCountable(keys)) this.#counts.coherenceInvalidations.add(keys, cache)
+    const seconds = lagMs === undefined ? undefined : msToSeconds(lagMs)
+    if (seconds !== undefined) this.#backend.duration('invalidationLag', seconds, { cache })
+  }
+
   keyGeneration(cache: string, durationMs: number): void {
     const seconds = msToSeconds(durationMs)
     if (seconds !== undefined) this.#backend.duration('keyGenerationDuration', seconds, { cache })

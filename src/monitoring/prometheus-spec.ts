@@ -68,6 +68,13 @@ export const COUNTERS = {
     labels: ['cache', 'kind'],
     help: 'Keys removed by invalidations, by kind.',
   },
+  coherenceInvalidations: {
+    prometheus: 'coherence_invalidations_received_total',
+    otel: 'coherence.invalidations_received',
+    unit: '{key}',
+    labels: ['cache'],
+    help: 'Keys Redis reported as changed to this instance (a database flush counts 1), applied to its L1.',
+  },
   compressionBytes: {
     prometheus: 'compression_bytes_total',
     otel: 'compression.bytes',
@@ -97,6 +104,12 @@ export const HISTOGRAMS = {
     otel: 'compression.duration',
     labels: ['cache'],
     help: 'Time spent compressing one value.',
+  },
+  invalidationLag: {
+    prometheus: 'coherence_invalidation_lag_seconds',
+    otel: 'coherence.invalidation_lag',
+    labels: ['cache'],
+    help: 'Time from an own write resolving to its invalidation being applied to L1 (where both ends are known).',
   },
   keyGenerationDuration: {
     prometheus: 'ai_key_generation_duration_seconds',

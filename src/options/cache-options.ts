@@ -73,6 +73,27 @@ export interface CircuitBreakerOptions {
   openDuration?: Duration
 }
 
+/** Cross-instance L1 coherence (see `GenericRedisCacheOptions.coherence`). */
+export interface CoherenceOptions {
+  /**
+   * The bound: no L1 here returns a value more than this long after a write that replaced it
+   * resolved, anywhere. L1 hits are served only while this instance has proof (a barrier answered
+   * on the invalidation connection) that it has applied every invalidation up to this long ago;
+   * a barrier goes out every fifth of it. Smaller costs more barriers; at least 20ms.
+   * @default '100ms'
+   */
+  maxStaleness?: Duration
+  /**
+   * While Redis cannot be reached at all (both connections down, or the data connection's
+   * circuit open while the invalidation connection is down): `'serve'` lets L1 keep answering,
+   * as the rest of the cache does when Redis is down, which is the one exception to the bound;
+   * `'bypass'` refuses L1 hits until the instance is verified again (reads become misses and
+   * loads). In both, L1 is emptied before it serves again after any loss.
+   * @default 'serve'
+   */
+  offline?: 'serve' | 'bypass'
+}
+
 /** Options of `GenericRedisCache`. */
 export interface GenericRedisCacheOptions extends BaseCacheOptions {
   /**
@@ -92,6 +113,15 @@ export interface GenericRedisCacheOptions extends BaseCacheOptions {
   client?: ExternalRedisClient
   /** The in-process L1 tier in front of Redis; `false` turns it off. @default { maxEntries: 10_000 } */
   l1?: L1Options | false
+  /**
+   * Keeps this instance's L1 coherent with every other instance and every other writer of the
+   * namespace, through Redis server-assisted tracking on one extra connection: once a write
+   * anywhere has resolved, L1 here stops returning the previous value within `maxStaleness`.
+   * `false` turns it off (each L1 then serves its copy until the entry expires). Ignored
+   * without L1.
+   * @default { maxStaleness: '100ms', offline: 'serve' }
+   */
+  coherence?: CoherenceOptions | false
   /**
    * Deflate compression of large values: `true` or `{ threshold, level }` turns it on. It trades
    * CPU for Redis memory and bandwidth. Measured with `npm run bench` on a local Redis (1 KB
@@ -147,4 +177,6 @@ export const DEFAULTS = Object.freeze({
   breakerFailureThreshold: 5,
   breakerOpenDuration: '1s',
   redisUrl: 'redis://127.0.0.1:6379',
+  maxStaleness: '100ms',
+  offline: 'serve',
 })

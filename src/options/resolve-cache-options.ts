@@ -41,6 +41,9 @@ export interface ResolvedBaseOptions {
   readonly l1: ResolvedL1Options | false
 }
 
+/** Cross-instance coherence settings; `false` when off (or without L1). */
+export type ResolvedCoherence = { readonly maxStalenessMs: number; readonly offline: 'serve' | 'bypass' } | false
+
 /** `GenericRedisCache` options, validated, defaulted and frozen. */
 export interface ResolvedRedisCacheOptions extends ResolvedBaseOptions {
   readonly redis: ResolvedRedisConnection
@@ -53,14 +56,18 @@ export interface ResolvedRedisCacheOptions extends ResolvedBaseOptions {
   readonly connectTimeoutMs: number
   readonly breaker: BreakerSettings
   readonly suppressL2Errors: boolean
+  readonly coherence: ResolvedCoherence
 }
+
+/** The smallest `coherence.maxStaleness`: a barrier goes out every fifth of it. */
+const MIN_MAX_STALENESS_MS = 20
 
 const BASE_KEYS = ['namespace', 'defaultTtl', 'maxValueBytes', 'clock', 'random', 'name', 'monitor', ...POLICY_KEYS] as const
 const L1_KEYS = ['maxEntries', 'maxBytes'] as const
 const REDIS_KEYS = [
   ...BASE_KEYS,
   ...['redisUrl', 'redis', 'client', 'l1', 'compression', 'serializer', 'l2Timeout', 'connectTimeout'],
-  ...['circuitBreaker', 'suppressL2Errors'],
+  ...['circuitBreaker', 'suppressL2Errors', 'coherence'],
 ] as const
 
 /** Validates `InMemoryCache` options; throws one `E_INVALID_OPTIONS` listing every problem. */
@@ -92,6 +99,7 @@ export function resolveRedisCacheOptions(raw: GenericRedisCacheOptions = {}): Re
     connectTimeoutMs: positiveDuration(raw.connectTimeout ?? DEFAULTS.connectTimeout, 'connectTimeout', issues),
     breaker: resolveBreaker(raw.circuitBreaker, issues),
     suppressL2Errors: booleanOption(raw.suppressL2Errors ?? true, 'suppressL2Errors', issues) ?? true,
+    coherence: resolveCoherence(raw.coherence, l1 !== false, issues),
   }
   if (issues.length > 0) throw new InvalidOptionsError(issues)
   return Object.freeze(resolved)
@@ -171,6 +179,25 @@ function resolveCompression(raw: GenericRedisCacheOptions['compression'], issues
     thresholdBytes: integerIn(raw.threshold ?? DEFAULTS.compressionThreshold, { path: 'compression.threshold', min: 0 }, issues) ?? 0,
     level: integerIn(raw.level ?? DEFAULTS.compressionLevel, { path: 'compression.level', min: 1, max: 9 }, issues) ?? 1,
   }
+}
+
+function resolveCoherence(raw: GenericRedisCacheOptions['coherence'], hasL1: boolean, issues: OptionIssue[]): ResolvedCoherence {
+  if (raw === false) return false
+  if (raw !== undefined && !isRecord(raw)) {
+    issues.push({ path: 'coherence', message: `expected { maxStaleness?, offline? } or false; got ${describe(raw)}` })
+    return false
+  }
+  const options = raw ?? {}
+  rejectUnknownKeys(options, ['maxStaleness', 'offline'], 'coherence.', issues)
+  const maxStalenessMs = parseDuration(options.maxStaleness ?? DEFAULTS.maxStaleness, 'coherence.maxStaleness', issues) ?? 0
+  if (maxStalenessMs < MIN_MAX_STALENESS_MS) {
+    issues.push({ path: 'coherence.maxStaleness', message: `must be at least ${MIN_MAX_STALENESS_MS}ms (a barrier goes out every fifth of it)` })
+  }
+  const offline = options.offline ?? DEFAULTS.offline
+  if (offline !== 'serve' && offline !== 'bypass') {
+    issues.push({ path: 'coherence.offline', message: `expected 'serve' or 'bypass'; got ${describe(offline)}` })
+  }
+  return hasL1 ? Object.freeze({ maxStalenessMs, offline: offline === 'bypass' ? 'bypass' : 'serve' }) : false
 }
 
 function resolveBreaker(raw: GenericRedisCacheOptions['circuitBreaker'], issues: OptionIssue[]): BreakerSettings {

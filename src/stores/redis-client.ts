@@ -27,7 +27,7 @@ export type PlainRedisClient = ReturnType<typeof createPlainClient>
 const BYTES_TYPE_MAPPING = { [RESP_TYPES.BLOB_STRING]: Buffer } as const
 
 /** Creates (does not connect) a node-redis client with the fail-fast settings. @internal */
-export function createPlainClient(o: ResolvedRedisStoreOptions) {
+export function createPlainClient(o: ResolvedRedisStoreOptions, extra: { emitInvalidate?: boolean } = {}) {
   const common = {
     host: o.host,
     port: o.port,
@@ -52,6 +52,9 @@ export function createPlainClient(o: ResolvedRedisStoreOptions) {
     pingInterval: 0,
     // Redis Enterprise maintenance mode stretches timeouts to 10 s, the opposite of failing fast.
     maintNotifications: 'disabled',
+    // RESP3 (node-redis' default) delivers tracking invalidations as push messages.
+    RESP: 3,
+    ...extra,
   })
 }
 
@@ -74,9 +77,16 @@ export class RedisConnection {
   /** Set for a client the caller owns: it is watched, but never connected, replaced or closed here. */
   readonly #external: boolean
 
-  constructor(options: Readonly<ResolvedRedisStoreOptions>, external?: ExternalRedisClient) {
+  readonly #create: () => PlainRedisClient
+
+  /**
+   * With `external`, that client is watched but never connected, replaced or closed. With
+   * `create`, each client (the first, and each replacement) comes from it.
+   */
+  constructor(options: Readonly<ResolvedRedisStoreOptions>, external?: ExternalRedisClient, create?: () => PlainRedisClient) {
     this.#options = options
     this.#external = external !== undefined
+    this.#create = create ?? (() => createPlainClient(options))
     this.#client = external === undefined ? this.#createClient() : this.#watch(external as unknown as PlainRedisClient)
     this.#bytes = withBytes(this.#client)
   }
@@ -144,7 +154,7 @@ export class RedisConnection {
   #createClient(): PlainRedisClient {
     // node-redis emits 'error' for every failed attempt, even after destroy(); without a listener
     // Node would throw it. It is not logged here: stores hold no policy, readiness is the signal.
-    return this.#watch(createPlainClient(this.#options))
+    return this.#watch(this.#create())
   }
 
   #watch(client: PlainRedisClient): PlainRedisClient {

@@ -2,8 +2,9 @@ import { InvalidOptionsError } from '../errors.js'
 import type { ExternalRedisClient } from '../options/cache-options.js'
 import type { ResolvedRedisConnection } from '../options/redis-options.js'
 import { RedisConnection } from './redis-client.js'
-import type { RemoteStore, StoreEntry } from './store.js'
+import type { DeleteMarks, RemoteStore, StoreEntry } from './store.js'
 import { DELETE_IF_EQUALS } from './scripts/delete-if-equals.js'
+import { DELETE_MARKED } from './scripts/delete-marked.js'
 import { INVALIDATE_TAG } from './scripts/invalidate-tag.js'
 import { MARK_CLEARED } from './scripts/mark-cleared.js'
 import { SET_ENTRY } from './scripts/set-entry.js'
@@ -14,7 +15,7 @@ import { runScript } from './scripts/lua-script.js'
 
 /** Keys per UNLINK, so one call never blocks Redis or builds a huge command. */
 const UNLINK_CHUNK = 500
-const SCRIPTS = [SET_ENTRY, INVALIDATE_TAG, MARK_CLEARED, DELETE_IF_EQUALS, EXTEND_LOCK, RELEASE_LOCK]
+const SCRIPTS = [SET_ENTRY, DELETE_MARKED, INVALIDATE_TAG, MARK_CLEARED, DELETE_IF_EQUALS, EXTEND_LOCK, RELEASE_LOCK]
 
 /** Entries per `INVALIDATE_TAG` call: bounds the work of one command. */
 const TAG_CHUNK = 500
@@ -106,7 +107,7 @@ export class RedisStore implements RemoteStore {
   #write(entry: StoreEntry, px: number | undefined): Promise<boolean> {
     const tagging = entry.tagging
     if (tagging === undefined) return this.#set(entry.key, entry.value, px).then(() => true)
-    const keys = [entry.key, tagging.stateKey, ...tagging.indexKeys]
+    const keys = [entry.key, tagging.stateKey, tagging.markKey, ...tagging.indexKeys]
     const since = tagging.sinceEpoch === undefined ? '' : String(tagging.sinceEpoch)
     const args = [toBuffer(entry.value), px === undefined ? '' : String(px), since, ...tagging.names]
     return runScript(this.#connection.client, SET_ENTRY, keys, args).then((written) => written === 1)
@@ -122,6 +123,19 @@ export class RedisStore implements RemoteStore {
     if (keys.length === 0) return 0
     const client = this.#connection.client
     const counts = await Promise.all(chunks(keys, UNLINK_CHUNK).map((chunk) => client.unlink(chunk)))
+    return counts.reduce((sum, count) => sum + count, 0)
+  }
+
+  async deleteMarked(entries: ReadonlyArray<{ key: string; markKey: string }>, marks: DeleteMarks): Promise<number> {
+    if (entries.length === 0) return 0
+    const client = this.#connection.client
+    const lifetime = String(expiryMs(marks.lifetimeMs) ?? 1)
+    const counts = await Promise.all(
+      chunks(entries, UNLINK_CHUNK / 2).map((chunk) => {
+        const keys = [marks.stateKey, ...chunk.map((entry) => entry.key), ...chunk.map((entry) => entry.markKey)]
+        return runScript(client, DELETE_MARKED, keys, [lifetime]) as Promise<number>
+      }),
+    )
     return counts.reduce((sum, count) => sum + count, 0)
   }
 

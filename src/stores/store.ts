@@ -28,6 +28,11 @@ export interface RemoteStore {
   ttl(key: string): Promise<number | undefined>
   /** Removes keys (UNLINK) and resolves how many existed. */
   deleteMany(keys: readonly string[]): Promise<number>
+  /**
+   * Removes entries and leaves a delete mark per key (`DELETE_MARKED`), so a load that began
+   * before cannot write its older value after; resolves how many entries existed.
+   */
+  deleteMarked(entries: ReadonlyArray<{ key: string; markKey: string }>, marks: DeleteMarks): Promise<number>
   /** Removes `key` only while it still holds exactly `value`; resolves whether it did. */
   deleteIfEquals(key: string, value: Uint8Array): Promise<boolean>
   /** Iterates keys matching a Redis glob (SCAN MATCH), in batches. Never uses KEYS. */
@@ -62,10 +67,19 @@ export interface StoreEntry {
   readonly tagging?: EntryTagging | undefined
 }
 
+/** Where delete marks are counted, and how long they last. */
+export interface DeleteMarks {
+  /** The namespace's tag-state hash, whose epoch each delete bumps. */
+  readonly stateKey: string
+  readonly lifetimeMs: number
+}
+
 /** How an entry joins its tag indexes, and the tag epoch its write is conditional on. */
 export interface EntryTagging {
   /** The namespace's tag-state hash. */
   readonly stateKey: string
+  /** The key's delete mark (see `DELETE_MARKED`), checked by a conditional write. */
+  readonly markKey: string
   /** Tag names and their index keys, in the same order. */
   readonly names: readonly string[]
   readonly indexKeys: readonly string[]

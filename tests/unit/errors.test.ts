@@ -6,6 +6,7 @@ describe('errors', () => {
     expect(Object.keys(errors).sort()).toEqual([
       'E_CODEC_DECODE',
       'E_CODEC_ENCODE',
+      'E_COHERENCE_UNAVAILABLE',
       'E_FACTORY_ERROR',
       'E_FACTORY_TIMEOUT',
       'E_INVALID_KEY',
@@ -29,6 +30,7 @@ describe('errors', () => {
       new errors.E_CODEC_ENCODE('k', new Error('x')),
       new errors.E_CODEC_DECODE('bad'),
       new errors.E_PEER_MISSING('prom-client', 'metrics'),
+      new errors.E_COHERENCE_UNAVAILABLE('NOPERM', new Error('x')),
     ]
     for (const error of samples) {
       expect(error).toBeInstanceOf(CacheError)

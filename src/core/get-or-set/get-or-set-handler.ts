@@ -3,7 +3,7 @@ import type { AnswerSource } from '../../monitoring/monitor-sink.js'
 import type { ResolvedGetOrSetPolicy } from '../../options/get-or-set-options.js'
 import type { CacheEntry } from '../../shared/cache-entry.js'
 import type { Loader } from '../cache-interface.js'
-import type { Engine } from '../engine.js'
+import type { Engine, LoadGuard } from '../engine.js'
 import { DistributedLocks } from '../locks/distributed-lock.js'
 import { FORCED_PREFIX, type Flight } from '../single-flight.js'
 import { awaitLoad } from './await-load.js'
@@ -17,7 +17,7 @@ export interface SourceNote {
 /** What the getOrSet flow needs from the engine: its read and write paths and its flights. */
 export type GetOrSetEngine = Pick<
   Engine,
-  'local' | 'remote' | 'read' | 'staleLocal' | 'write' | 'entry' | 'ticket' | 'tagEpoch' | 'flights' | 'recorder' | 'l2' | 'now' | 'options'
+  'local' | 'remote' | 'read' | 'staleLocal' | 'write' | 'entry' | 'ticket' | 'loadGuard' | 'flights' | 'recorder' | 'l2' | 'now' | 'options'
 >
 
 /** One run of a loader, and the tag epoch read before it. */
@@ -26,7 +26,7 @@ interface LoaderRun<T> {
   readonly loader: Loader<T>
   readonly policy: ResolvedGetOrSetPolicy
   readonly flight: Flight<T | undefined>
-  readonly sinceEpoch: Promise<number | undefined>
+  readonly guard: Promise<LoadGuard>
 }
 
 /**
@@ -88,7 +88,7 @@ export class GetOrSetHandler {
   async #load<T>(key: string, loader: Loader<T>, policy: ResolvedGetOrSetPolicy, flight: Flight<T | undefined>) {
     // The tag epoch goes out with the re-check (one round trip for both): a load bounded by
     // two L2 deadlines, the read and the write, however the loader is reached.
-    const sinceEpoch = this.#engine.tagEpoch()
+    const guard = this.#engine.loadGuard(flight.ticket)
     if (!policy.forceFresh) {
       // L1 was checked in the same tick; L2 may hold what another process wrote.
       const found = await this.#engine.remote(key, flight.ticket, flight)
@@ -98,7 +98,7 @@ export class GetOrSetHandler {
     if (lease !== undefined && 'value' in lease) return lease.value as T
     flight.source = 'loader'
     try {
-      return await this.#runLoader({ key, loader, policy, flight, sinceEpoch })
+      return await this.#runLoader({ key, loader, policy, flight, guard })
     } finally {
       if (lease !== undefined) await lease.lease.release()
     }
@@ -114,7 +114,7 @@ export class GetOrSetHandler {
   async #runLoader<T>(run: LoaderRun<T>) {
     const { key, loader, policy, flight } = run
     // Read before the loader runs: an invalidation in any instance after this refuses the write.
-    const sinceEpoch = await run.sinceEpoch
+    const guard = await run.guard
     const draft = new EntryDraft<T>(key, policy, flight.stale?.value as T | undefined, (tags) => (flight.tags = tags))
     let value: T | undefined
     try {
@@ -126,7 +126,7 @@ export class GetOrSetHandler {
     }
     if (value !== undefined && !draft.skipped) {
       const engine = this.#engine
-      await engine.write([{ key, entry: engine.entry(key, value, draft) }], { ticket: flight.ticket, sinceEpoch })
+      await engine.write([{ key, entry: engine.entry(key, value, draft) }], guard)
     }
     return value
   }
@@ -140,7 +140,7 @@ export class GetOrSetHandler {
     // Errors are reported by the load itself (cache:error); the caller already has its value.
     engine.flights.run<T | undefined>({ flightKey: key, key, ticket: engine.ticket(), tags: policy.tags }, (flight) => {
       flight.stale = entry
-      return this.#runLoader({ key, loader, policy, flight, sinceEpoch: this.#engine.tagEpoch() })
+      return this.#runLoader({ key, loader, policy, flight, guard: this.#engine.loadGuard(flight.ticket) })
     })
   }
 

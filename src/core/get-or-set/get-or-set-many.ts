@@ -69,7 +69,7 @@ function loadMissing<T>(
 async function runBatch<T>(params: GetOrSetManyParams<T>, keys: string[], ticket: number): Promise<Map<string, T>> {
   if (keys.length === 0) return new Map<string, T>()
   const { engine, policy } = params
-  const sinceEpoch = await engine.tagEpoch()
+  const guard = await engine.loadGuard(ticket)
   let loaded: Map<string, T>
   try {
     loaded = await params.loader(keys)
@@ -85,7 +85,7 @@ async function runBatch<T>(params: GetOrSetManyParams<T>, keys: string[], ticket
     if (value !== undefined) writes.push({ key, entry: engine.entry(key, value, policy) })
   }
   // The engine drops the writes of keys an invalidation overtook since the batch's ticket.
-  if (writes.length > 0) await engine.write(writes, { ticket, sinceEpoch })
+  if (writes.length > 0) await engine.write(writes, guard)
   return loaded
 }
 

@@ -4,15 +4,16 @@ import { defineScript } from './lua-script.js'
  * Writes an entry and indexes it under its tags, atomically, refusing a load that an
  * invalidation has overtaken.
  *
- * KEYS[1] = entry key; KEYS[2] = the namespace's tag-state hash; KEYS[3..] = one tag index per tag.
+ * KEYS[1] = entry key; KEYS[2] = the namespace's tag-state hash; KEYS[3] = the key's delete mark
+ * (see `DELETE_MARKED`); KEYS[4..] = one tag index per tag.
  * ARGV[1] = encoded entry; ARGV[2] = physical ttl in ms, or '' for no expiry; ARGV[3] = the
  * tag epoch read before the loader ran, or '' for an unconditional write; ARGV[4..] = the tag
- * names, in the order of KEYS[3..].
+ * names, in the order of KEYS[4..].
  *
  * Tag-state hash fields: `epoch` (a counter bumped by every tag invalidation and every clear),
  * `*` (the epoch of the last clear), `t:<tag>` (the epoch of the tag's last invalidation). A
- * conditional write is refused (returns 0) when the namespace was cleared, or one of the entry's
- * tags invalidated, after the epoch it carries. Epochs come from Redis, so no client clock is
+ * conditional write is refused (returns 0) when the namespace was cleared, the key deleted, or
+ * one of the entry's tags invalidated, after the epoch it carries. Epochs come from Redis, so no client clock is
  * compared with another.
  *
  * A tag index is a sorted set of entry keys scored by each entry's physical expiry, in the
@@ -22,11 +23,13 @@ import { defineScript } from './lua-script.js'
  * Returns 1 when written.
  */
 export const SET_ENTRY = defineScript(`
-local ntags = #KEYS - 2
+local ntags = #KEYS - 3
 if ARGV[3] ~= '' then
   local since = tonumber(ARGV[3])
   local cleared = redis.call('HGET', KEYS[2], '*')
   if cleared and tonumber(cleared) > since then return 0 end
+  local deleted = redis.call('GET', KEYS[3])
+  if deleted and tonumber(deleted) > since then return 0 end
   for i = 1, ntags do
     local at = redis.call('HGET', KEYS[2], 't:' .. ARGV[3 + i])
     if at and tonumber(at) > since then return 0 end
@@ -42,7 +45,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local score = '+inf'
 if ARGV[2] ~= '' then score = string.format('%d', now + tonumber(ARGV[2])) end
-for i = 3, #KEYS do
+for i = 4, #KEYS do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', string.format('%d', now))
   redis.call('ZADD', KEYS[i], score, KEYS[1])
   local top = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')

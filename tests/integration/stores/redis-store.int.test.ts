@@ -271,7 +271,7 @@ describe.skipIf(!hasRedis)('RedisStore against a running server', () => {
       key: `${p}${key}`,
       value: Buffer.from(key),
       ttlMs,
-      tagging: { stateKey: `${p}#tags`, names, indexKeys: names.map((t) => `${p}#tag:${t}`), sinceEpoch },
+      tagging: { stateKey: `${p}#tags`, markKey: `${p}#gone:${key}`, names, indexKeys: names.map((t) => `${p}#tag:${t}`), sinceEpoch },
     }
   }
 
@@ -316,9 +316,22 @@ describe.skipIf(!hasRedis)('RedisStore against a running server', () => {
     const p = prefix()
     const epoch = await store.tagEpoch(`${p}#tags`)
     await store.markCleared(`${p}#tags`)
-    const untagged = { key: `${p}x`, value: Buffer.from('x'), tagging: { stateKey: `${p}#tags`, names: [], indexKeys: [], sinceEpoch: epoch } }
+    const untagged = { key: `${p}x`, value: Buffer.from('x'), tagging: { stateKey: `${p}#tags`, markKey: `${p}#gone:x`, names: [], indexKeys: [], sinceEpoch: epoch } }
     expect(await store.setMany([untagged])).toEqual([false])
     expect(await store.setMany([{ ...untagged, tagging: { ...untagged.tagging, sinceEpoch: epoch + 1 } }])).toBeUndefined()
+  })
+
+  it('refuses a conditional write of a key deleted after its epoch, and only of that key', async () => {
+    const p = prefix()
+    await store.setMany([tagged(p, 'gone', [], 60_000)])
+    const epoch = await store.tagEpoch(`${p}#tags`)
+    const marks = { stateKey: `${p}#tags`, lifetimeMs: 5000 }
+    expect(await store.deleteMarked([{ key: `${p}gone`, markKey: `${p}#gone:gone` }, { key: `${p}never`, markKey: `${p}#gone:never` }], marks)).toBe(1)
+    expect(await store.tagEpoch(`${p}#tags`)).toBe(epoch + 1)
+    expect(await store.ttl(`${p}#gone:never`)).toBeLessThanOrEqual(5000)
+    // A key that did not exist is marked too: a load of it may be running somewhere.
+    expect(await store.setMany([tagged(p, 'never', [], 60_000, epoch), tagged(p, 'other', [], 60_000, epoch)])).toEqual([false, true])
+    expect(await store.setMany([tagged(p, 'never', [], 60_000, epoch + 1)])).toBeUndefined()
   })
 
   it('disconnect rejects later commands, is safe twice, and connect() then answers false', async () => {

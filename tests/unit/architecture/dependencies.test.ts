@@ -110,6 +110,11 @@ const RULES: readonly LayerRule[] = [
     allows: (target) => isErrors(target) || inAny('shared', 'options', 'stores')(target),
   },
   {
+    layer: 'coherence',
+    description: 'src/coherence imports only src/shared, src/errors.ts, src/monitoring, src/options, src/stores and src/coherence (not core)',
+    allows: (target) => isErrors(target) || inAny('shared', 'monitoring', 'options', 'stores', 'coherence')(target),
+  },
+  {
     layer: 'ai',
     // src/errors.ts is public as a whole (every class and the `errors` map are re-exported), and
     // importing it directly avoids a cycle through src/index.ts, which re-exports src/ai.

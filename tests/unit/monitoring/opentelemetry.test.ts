@@ -66,6 +66,7 @@ describe('OpenTelemetry exporter', () => {
     sink.compression?.('c', 10, 5, 1)
     sink.circuit?.('c', 'closed', 'open')
     sink.keyGeneration?.('ai', 1)
+    sink.invalidationReceived?.('c', 2, 1)
     const described = (await collect()).map((m) => [m.descriptor.name, m.dataPointType, m.descriptor.unit])
     expect(described.sort()).toEqual(
       [
@@ -80,6 +81,8 @@ describe('OpenTelemetry exporter', () => {
         ['strata_cache.circuit.transitions', DataPointType.SUM, '{transition}'],
         ['strata_cache.circuit.state', DataPointType.GAUGE, '1'],
         ['strata_cache.ai.key_generation.duration', DataPointType.HISTOGRAM, 's'],
+        ['strata_cache.coherence.invalidations_received', DataPointType.SUM, '{key}'],
+        ['strata_cache.coherence.invalidation_lag', DataPointType.HISTOGRAM, 's'],
       ].sort(),
     )
   })
@@ -106,6 +109,25 @@ describe('OpenTelemetry exporter', () => {
     expect((point(durations, { cache: 'users', operation: 'get', source: 'l1' }) as Histogram).count).toBe(1)
     expect(duration.buckets.boundaries).toEqual(DEFAULT_DURATION_BUCKETS)
     expect(duration.buckets.counts.reduce((a, b) => a + b, 0)).toBe(1)
+  })
+
+  it('records coherence invalidations received and only the lags that were reported', async () => {
+    const { meterProvider, collect } = inMemoryProvider()
+    const { sink } = await createOpenTelemetryExporter({ meterProvider })
+    expect(() => {
+      sink.invalidationReceived?.('app', 4, undefined)
+      sink.invalidationReceived?.('app', 1, 3)
+      sink.invalidationReceived?.('app', 1, -2)
+      sink.invalidationReceived?.('app', 1, Number.NaN)
+      sink.invalidationReceived?.('app', -1, undefined)
+    }).not.toThrow()
+    const data = await collect()
+    expect(point(find(data, 'strata_cache.coherence.invalidations_received'), { cache: 'app' })).toBe(7)
+    const lag = point(find(data, 'strata_cache.coherence.invalidation_lag'), { cache: 'app' }) as Histogram
+    expect(lag.count).toBe(2)
+    expect(lag.sum).toBeCloseTo(0.003, 9)
+    expect(lag.min).toBe(0)
+    expect(lag.buckets.boundaries).toEqual(DEFAULT_DURATION_BUCKETS)
   })
 
   it('reports the circuit state gauge, seeded as closed on first L2 use, until close()', async () => {

@@ -61,6 +61,8 @@ function script(sink: Required<MonitorSink>): void {
   sink.circuit('app', 'open', 'half-open')
   sink.keyGeneration('ai', 0.05)
   sink.keyGeneration('ai', 0.07)
+  sink.invalidationReceived('app', 3, undefined)
+  sink.invalidationReceived('app', 1, 0.4)
 }
 
 const emptyTier = { hits: 0, misses: 0, hitRatio: 0 }
@@ -112,6 +114,7 @@ const SCRIPTED_SUMMARY: PerformanceSummary = {
     last: { cache: 'app', from: 'open', to: 'half-open', at: STARTED + 250 },
   },
   keyGeneration: latencyOf(0.05, 0.07),
+  coherence: { invalidationsReceived: 4, lag: latencyOf(0.4) },
   byCache: [
     { name: 'app', operations: 6, l1: { hits: 2, misses: 3, hitRatio: 2 / 5 }, l2: { hits: 1, misses: 2, hitRatio: 1 / 3 }, hitRatio: 3 / 5 },
     { name: 'sessions', operations: 1, l1: emptyTier, l2: { hits: 1, misses: 1, hitRatio: 1 / 2 }, hitRatio: 1 / 2 },
@@ -194,7 +197,7 @@ describe('CachePerformanceMonitor', () => {
     expect(calls[0]?.[0]).toBe('bind')
     const withCounts = expected.map((call) => (call[0] === 'operation' || call[0] === 'lookup' ? [...call, 1] : call))
     expect(calls.slice(1)).toEqual(withCounts)
-    expect(calls).toHaveLength(31)
+    expect(calls).toHaveLength(33)
     // The first key generation was already counted when the sink heard of it.
     expect((await seenBySink)?.keyGeneration.count).toBe(1)
   })
@@ -212,6 +215,35 @@ describe('CachePerformanceMonitor', () => {
     expect(() => script(monitor)).not.toThrow()
     expect(seen).toHaveLength(10)
     expect((await monitor.getPerformanceSummary()).errors.total).toBe(3)
+  })
+
+  it('adds up coherence invalidations and times only the reports that carry a lag', async () => {
+    const { monitor } = setup()
+    const forwarded: unknown[][] = []
+    monitor.addSink({ invalidationReceived: (...args) => forwarded.push(args) })
+    expect((await monitor.getPerformanceSummary()).coherence).toEqual({ invalidationsReceived: 0, lag: noLatency })
+    monitor.invalidationReceived('app', 5, undefined)
+    monitor.invalidationReceived('app', 1, 2)
+    monitor.invalidationReceived('sessions', 1, undefined)
+    monitor.invalidationReceived('app', 2, 8)
+    monitor.invalidationReceived('app', 1, -3)
+    expect(() => monitor.invalidationReceived('app', 1, Number.NaN)).not.toThrow()
+    const { coherence } = await monitor.getPerformanceSummary()
+    // Every cache's keys add up; lags: 2, 8 and -3 (a clock step, counted as 0); NaN is not timed.
+    expect(coherence).toEqual({ invalidationsReceived: 11, lag: latencyOf(2, 8, 0) })
+    expect(coherence.lag).toMatchObject({ count: 3, maxMs: 8 })
+    expect(forwarded).toEqual([
+      ['app', 5, undefined],
+      ['app', 1, 2],
+      ['sessions', 1, undefined],
+      ['app', 2, 8],
+      ['app', 1, -3],
+      ['app', 1, Number.NaN],
+    ])
+    monitor.reset()
+    expect((await monitor.getPerformanceSummary()).coherence).toEqual({ invalidationsReceived: 0, lag: noLatency })
+    monitor.invalidationReceived('app', 2, 4)
+    expect((await monitor.getPerformanceSummary()).coherence).toEqual({ invalidationsReceived: 2, lag: latencyOf(4) })
   })
 
   it('stops forwarding to a removed sink and refuses itself as a sink', () => {

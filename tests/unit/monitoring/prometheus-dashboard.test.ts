@@ -41,6 +41,7 @@ async function exposedSeries(): Promise<Map<string, Set<string>>> {
   sink.compression?.('c', 10, 5, 1)
   sink.circuit?.('c', 'closed', 'open')
   sink.keyGeneration?.('c', 1)
+  sink.invalidationReceived?.('c', 1, 1)
   const series = new Map<string, Set<string>>()
   for (const metric of await registry.getMetricsAsJSON()) {
     for (const value of metric.values) {

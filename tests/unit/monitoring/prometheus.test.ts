@@ -92,6 +92,10 @@ function playScript(sink: MonitorSink): void {
   sink.circuit?.('users', 'half-open', 'closed')
   sink.circuit?.('users', 'closed', 'open')
   for (let i = 0; i < 3; i++) sink.keyGeneration?.('ai', 0.03)
+  // Coherence: another instance's write (no lag known), then two own writes (lag known).
+  sink.invalidationReceived?.('users', 3, undefined)
+  sink.invalidationReceived?.('users', 1, 2)
+  sink.invalidationReceived?.('users', 1, 30)
   sink.lookup?.('sessions', 'l1', true)
   sink.lookup?.('sessions', 'l1', true)
   sink.operation?.('sessions', 'get', 'l1', 0.01)
@@ -170,6 +174,12 @@ const EXPECTED: Expectation[] = [
   ['strata_cache_circuit_state', { cache: 'users' }, 2],
   ['strata_cache_ai_key_generation_duration_seconds_count', { cache: 'ai' }, 3],
   ['strata_cache_ai_key_generation_duration_seconds_bucket', { cache: 'ai', le: '0.0001' }, 3],
+  ['strata_cache_coherence_invalidations_received_total', { cache: 'users' }, 5],
+  ['strata_cache_coherence_invalidation_lag_seconds_count', { cache: 'users' }, 2],
+  ['strata_cache_coherence_invalidation_lag_seconds_bucket', { cache: 'users', le: '0.001' }, 0],
+  ['strata_cache_coherence_invalidation_lag_seconds_bucket', { cache: 'users', le: '0.0025' }, 1],
+  ['strata_cache_coherence_invalidation_lag_seconds_bucket', { cache: 'users', le: '0.025' }, 1],
+  ['strata_cache_coherence_invalidation_lag_seconds_bucket', { cache: 'users', le: '0.05' }, 2],
 ]
 
 const serve = serveMetrics
@@ -222,7 +232,50 @@ describe('Prometheus exporter', () => {
       strata_cache_circuit_transitions_total: 'counter',
       strata_cache_circuit_state: 'gauge',
       strata_cache_ai_key_generation_duration_seconds: 'histogram',
+      strata_cache_coherence_invalidations_received_total: 'counter',
+      strata_cache_coherence_invalidation_lag_seconds: 'histogram',
     })
+  })
+
+  it('counts coherence invalidations received and observes only the lags that were reported', async () => {
+    const exporter = await createPrometheusExporter()
+    const { sink } = exporter
+    expect(() => {
+      sink.invalidationReceived?.('app', 4, undefined) // another instance's write: no lag
+      sink.invalidationReceived?.('app', 1, 3) // own write, 3 ms
+      sink.invalidationReceived?.('app', 1, 700) // own write, 0.7 s
+      sink.invalidationReceived?.('app', 1, undefined) // a database flush counts 1
+      sink.invalidationReceived?.('app', 1, -2) // a clock step: observed as 0 s
+      sink.invalidationReceived?.('app', 1, Number.NaN) // not timed: counted, not observed
+      sink.invalidationReceived?.('app', -1, undefined) // not countable: skipped
+      sink.invalidationReceived?.('app', Number.NaN, Number.POSITIVE_INFINITY) // skipped, not observed
+      sink.invalidationReceived?.('other', 2, 1)
+    }).not.toThrow()
+    const text = await exporter.metrics()
+    expect(text).toContain('\nstrata_cache_coherence_invalidations_received_total{cache="app"} 9\n')
+    expect(text).toContain('\nstrata_cache_coherence_invalidations_received_total{cache="other"} 2\n')
+    const { samples } = parsePrometheusText(text)
+    const lag = (suffix: string, labels: Record<string, string> = {}): number | undefined =>
+      valueOf(samples, `strata_cache_coherence_invalidation_lag_seconds_${suffix}`, { cache: 'app', ...labels })
+    // Three reports carried a finite lag (3 ms, 700 ms, and -2 ms clamped to 0).
+    expect(lag('count')).toBe(3)
+    expect(lag('sum')).toBeCloseTo(0.703, 9)
+    expect(lag('bucket', { le: '0.0001' })).toBe(1)
+    expect(lag('bucket', { le: '0.0025' })).toBe(1)
+    expect(lag('bucket', { le: '0.005' })).toBe(2)
+    expect(lag('bucket', { le: '0.5' })).toBe(2)
+    expect(lag('bucket', { le: '1' })).toBe(3)
+    expect(lag('bucket', { le: '+Inf' })).toBe(3)
+    expect(valueOf(samples, 'strata_cache_coherence_invalidation_lag_seconds_count', { cache: 'other' })).toBe(1)
+  })
+
+  it('exposes no lag series for a cache whose reports never carried a lag', async () => {
+    const exporter = await createPrometheusExporter()
+    exporter.sink.invalidationReceived?.('app', 2, undefined)
+    exporter.sink.invalidationReceived?.('app', 1, undefined)
+    const { samples } = parsePrometheusText(await exporter.metrics())
+    expect(valueOf(samples, 'strata_cache_coherence_invalidations_received_total', { cache: 'app' })).toBe(3)
+    expect(samples.filter((s) => s.name.startsWith('strata_cache_coherence_invalidation_lag_seconds'))).toEqual([])
   })
 })
 

@@ -1,0 +1,230 @@
+import { CoherenceUnavailableError } from '../errors.js'
+import type { CoherenceState } from '../monitoring/events.js'
+import type { ResolvedCoherence } from '../options/resolve-cache-options.js'
+import type { TrackingListener } from '../stores/redis-tracking.js'
+import { type Permit, createPermit, monotonicMs } from './watchdog.js'
+
+/** The invalidation connection, as coherence uses it (see `RedisTracking`). */
+export interface InvalidationSource {
+  start(): void
+  /** Resolves the session a `PING` was answered in, or `undefined`. */
+  barrier(): Promise<number | undefined>
+  close(): void
+}
+
+/** What coherence does to the cache it guards, and what it reports. */
+export interface CoherenceHooks {
+  /** Drops keys from L1 and orders them after every read and load in flight. */
+  forget(keys: readonly string[]): void
+  /** Empties L1 in O(1) and orders the emptying after every read and load in flight. */
+  fence(): void
+  /** Whether the data connection can be used (connected, circuit not open). */
+  reachable(): boolean
+  changed(from: CoherenceState, to: CoherenceState, reason: string): void
+  /** `keys` invalidated keys applied; `lagMs` when the write was this instance's own. */
+  received(keys: number, lagMs: number | undefined): void
+  failed(error: CoherenceUnavailableError): void
+}
+
+/** Own writes awaiting their invalidation, for the lag metric. Past this, the oldest are forgotten. */
+const MAX_TIMED_WRITES = 1024
+
+/** Statistics of `getStats().coherence`. */
+export interface CoherenceStats {
+  state: CoherenceState
+  maxStalenessMs: number
+  offline: 'serve' | 'bypass'
+  /** Keys Redis reported as changed and applied to L1 (a flush counts 1). */
+  invalidationsReceived: number
+  /** Times L1 was emptied: after each loss of the invalidation connection, and on database flushes. */
+  fences: number
+  /** Milliseconds since the last answered barrier was sent; `undefined` before the first. */
+  lastBarrierAgeMs: number | undefined
+}
+
+/**
+ * Keeps one instance's L1 coherent with every writer of the namespace, and proves it.
+ *
+ * Invalidations come from Redis server-assisted tracking on a dedicated connection (see
+ * `RedisTracking`). A barrier `PING` goes out on it every fifth of `maxStaleness`; one answered
+ * within a tracking session proves that every write resolved before it was sent has been
+ * applied here. L1 hits are served through a {@link Permit} armed until that send time plus
+ * `maxStaleness` minus a margin (the barrier period) for the watchdog thread's wake-up: the
+ * permit closes by itself when barriers stop coming back (frozen Redis, half-open socket,
+ * blocked event loop), so a hit is refused rather than possibly stale.
+ *
+ * Any loss (the connection drops or is replaced, tracking is refused) ends the session: hits
+ * are refused and, when a new session starts, L1 is fenced (emptied in O(1) and every read or
+ * load in flight barred from filling it) before the first barrier re-arms the permit. With
+ * `offline: 'serve'`, while neither connection can reach Redis, the permit stays open: L1
+ * answers as the rest of the cache does when Redis is down. That is the one exception.
+ */
+export class Coherence {
+  readonly #settings: Exclude<ResolvedCoherence, false>
+  readonly #source: InvalidationSource
+  readonly #hooks: CoherenceHooks
+  readonly #prefix: string
+  readonly #permit: Permit
+  readonly #periodMs: number
+  #timer: NodeJS.Timeout | undefined
+  #session: number | undefined
+  #barrierInFlight = false
+  #lastBarrierAt: number | undefined
+  #state: CoherenceState = 'unverified'
+  #offlineServing = false
+  #received = 0
+  #fences = 0
+  #lastError = ''
+  /** Own writes in flight (`undefined`) or resolved (when), awaiting their invalidation. */
+  readonly #timedWrites = new Map<string, number | undefined>()
+
+  constructor(settings: Exclude<ResolvedCoherence, false>, prefix: string, hooks: CoherenceHooks, source: (listener: TrackingListener) => InvalidationSource) {
+    this.#settings = settings
+    this.#prefix = prefix
+    this.#hooks = hooks
+    this.#periodMs = settings.maxStalenessMs / 5
+    this.#permit = createPermit()
+    this.#source = source({
+      invalidate: (keys) => this.#invalidate(keys),
+      session: (session) => this.#onSession(session),
+      error: (error) => this.#onError(error),
+    })
+  }
+
+  /** The hot check of every L1 hit: one typed-array read. */
+  canServe(): boolean {
+    return this.#permit.open()
+  }
+
+  get state(): CoherenceState {
+    return this.#state
+  }
+
+  /** Connects the invalidation connection and starts the barriers; idempotent. */
+  start(): void {
+    if (this.#timer !== undefined) return
+    this.#source.start()
+    this.#timer = setInterval(() => this.#tick(), this.#periodMs)
+    this.#timer.unref()
+  }
+
+  close(): void {
+    clearInterval(this.#timer)
+    this.#session = undefined
+    this.#permit.release()
+    this.#source.close()
+    this.#setState('unverified', 'closed')
+  }
+
+  /**
+   * An own write of these keys is being sent (`resolved` false) or has resolved: its invalidation,
+   * when it comes back, measures the lag. One that comes back before the write resolved counts 0.
+   */
+  wrote(writes: ReadonlyArray<{ readonly key: string }>, resolved: boolean): void {
+    if (!resolved) {
+      if (this.#state !== 'verified') return
+      if (this.#timedWrites.size + writes.length > MAX_TIMED_WRITES) this.#timedWrites.clear()
+      for (const { key } of writes) this.#timedWrites.set(key, undefined)
+      return
+    }
+    if (this.#timedWrites.size === 0) return
+    const at = monotonicMs()
+    for (const { key } of writes) if (this.#timedWrites.has(key)) this.#timedWrites.set(key, at)
+  }
+
+  stats(): CoherenceStats {
+    this.#refresh()
+    return {
+      state: this.#state,
+      maxStalenessMs: this.#settings.maxStalenessMs,
+      offline: this.#settings.offline,
+      invalidationsReceived: this.#received,
+      fences: this.#fences,
+      lastBarrierAgeMs: this.#lastBarrierAt === undefined ? undefined : Math.max(0, monotonicMs() - this.#lastBarrierAt),
+    }
+  }
+
+  #tick(): void {
+    this.#refresh()
+    if (this.#session === undefined || this.#barrierInFlight) return
+    this.#barrierInFlight = true
+    const sentAt = monotonicMs()
+    void this.#source.barrier().then((session) => {
+      this.#barrierInFlight = false
+      if (session === undefined || session !== this.#session) return
+      this.#lastBarrierAt = sentAt
+      this.#offlineServing = false
+      this.#permit.arm(sentAt + this.#settings.maxStalenessMs - this.#periodMs)
+      this.#refresh()
+    })
+  }
+
+  /** Works out the state from the permit and the connections; opens or closes the offline exception. */
+  #refresh(): void {
+    const offline = this.#settings.offline === 'serve' && this.#session === undefined && !this.#hooks.reachable()
+    if (offline !== this.#offlineServing) {
+      this.#offlineServing = offline
+      if (offline) this.#permit.arm(Number.POSITIVE_INFINITY)
+      else this.#permit.close()
+    }
+    if (offline) this.#setState('offline', 'Redis unreachable')
+    else if (this.#permit.open()) this.#setState('verified', 'barrier answered')
+    else this.#setState('unverified', this.#session === undefined ? 'no invalidation connection' : 'no barrier answered within maxStaleness')
+  }
+
+  #onSession(session: number | undefined): void {
+    this.#session = session
+    if (session !== undefined) {
+      // Whatever L1 holds may have missed invalidations while no session was on.
+      this.#fence()
+      this.#lastError = ''
+    } else {
+      this.#permit.close()
+    }
+    this.#refresh()
+  }
+
+  #invalidate(keys: readonly string[] | null): void {
+    if (keys === null) {
+      this.#fence()
+      this.#received++
+      this.#hooks.received(1, undefined)
+      return
+    }
+    const local: string[] = []
+    for (const key of keys) if (key.startsWith(this.#prefix)) local.push(key.slice(this.#prefix.length))
+    if (local.length === 0) return
+    this.#hooks.forget(local)
+    this.#received += local.length
+    for (const key of local) {
+      let lagMs: number | undefined
+      if (this.#timedWrites.has(key)) {
+        const resolvedAt = this.#timedWrites.get(key)
+        this.#timedWrites.delete(key)
+        lagMs = resolvedAt === undefined ? 0 : Math.max(0, monotonicMs() - resolvedAt)
+      }
+      this.#hooks.received(1, lagMs)
+    }
+  }
+
+  #fence(): void {
+    this.#fences++
+    this.#hooks.fence()
+  }
+
+  #onError(error: Error): void {
+    // One report per distinct cause: a refused handshake repeats on every reconnect attempt.
+    const message = error.message
+    if (message === this.#lastError) return
+    this.#lastError = message
+    const reason = message.startsWith('NOPERM') ? 'Redis refused CLIENT TRACKING (NOPERM): grant +client|tracking' : 'invalidation connection error'
+    this.#hooks.failed(new CoherenceUnavailableError(`${reason}: ${message}`, error))
+  }
+
+  #setState(to: CoherenceState, reason: string): void {
+    const from = this.#state
+    if (from === to) return
+    this.#state = to
+    this.#hooks.changed(from, to, reason)
+  }
+}
