@@ -26,8 +26,14 @@ export interface CoherenceHooks {
   failed(error: CoherenceUnavailableError): void
 }
 
-/** Own writes awaiting their invalidation, for the lag metric. Past this, the oldest are forgotten. */
-const MAX_TIMED_WRITES = 1024
+/**
+ * Writes made in this process, awaiting their invalidation at other caches of the process on the
+ * same Redis and namespace (the one place where both ends of the lag are known without comparing
+ * two machines' clocks): full scope and key → when the write resolved (`undefined`: in flight).
+ * Bounded: past {@link MAX_TIMED_WRITES} it starts over.
+ */
+const timedWrites = new Map<string, number | undefined>()
+const MAX_TIMED_WRITES = 4096
 
 /** Statistics of `getStats().coherence`. */
 export interface CoherenceStats {
@@ -75,11 +81,19 @@ export class Coherence {
   #received = 0
   #fences = 0
   #lastError = ''
-  /** Own writes in flight (`undefined`) or resolved (when), awaiting their invalidation. */
-  readonly #timedWrites = new Map<string, number | undefined>()
+  /** Tells this Redis and namespace apart from others in the lag registry. */
+  readonly #scope: string
 
-  constructor(settings: Exclude<ResolvedCoherence, false>, prefix: string, hooks: CoherenceHooks, source: (listener: TrackingListener) => InvalidationSource) {
+  /** `scope` names the Redis server and database, so the lag registry keeps servers apart. */
+  constructor(
+    settings: Exclude<ResolvedCoherence, false>,
+    scope: string,
+    prefix: string,
+    hooks: CoherenceHooks,
+    source: (listener: TrackingListener) => InvalidationSource,
+  ) {
     this.#settings = settings
+    this.#scope = `${scope}|${prefix}`
     this.#prefix = prefix
     this.#hooks = hooks
     this.#periodMs = settings.maxStalenessMs / 5
@@ -117,19 +131,21 @@ export class Coherence {
   }
 
   /**
-   * An own write of these keys is being sent (`resolved` false) or has resolved: its invalidation,
-   * when it comes back, measures the lag. One that comes back before the write resolved counts 0.
+   * A write of these keys is being sent (`resolved` false) or has resolved. Redis does not report
+   * an instance's own writes back to it, but another cache of this process on the same namespace
+   * gets the report, and measures the lag from this time. One that arrives before the write
+   * resolved counts 0.
    */
   wrote(writes: ReadonlyArray<{ readonly key: string }>, resolved: boolean): void {
     if (!resolved) {
       if (this.#state !== 'verified') return
-      if (this.#timedWrites.size + writes.length > MAX_TIMED_WRITES) this.#timedWrites.clear()
-      for (const { key } of writes) this.#timedWrites.set(key, undefined)
+      if (timedWrites.size + writes.length > MAX_TIMED_WRITES) timedWrites.clear()
+      for (const { key } of writes) timedWrites.set(this.#scope + key, undefined)
       return
     }
-    if (this.#timedWrites.size === 0) return
+    if (timedWrites.size === 0) return
     const at = monotonicMs()
-    for (const { key } of writes) if (this.#timedWrites.has(key)) this.#timedWrites.set(key, at)
+    for (const { key } of writes) if (timedWrites.has(this.#scope + key)) timedWrites.set(this.#scope + key, at)
   }
 
   stats(): CoherenceStats {
@@ -178,10 +194,11 @@ export class Coherence {
       // Whatever L1 holds may have missed invalidations while no session was on.
       this.#fence()
       this.#lastError = ''
+      this.#tick()
     } else {
       this.#permit.close()
+      this.#refresh()
     }
-    this.#refresh()
   }
 
   #invalidate(keys: readonly string[] | null): void {
@@ -198,9 +215,8 @@ export class Coherence {
     this.#received += local.length
     for (const key of local) {
       let lagMs: number | undefined
-      if (this.#timedWrites.has(key)) {
-        const resolvedAt = this.#timedWrites.get(key)
-        this.#timedWrites.delete(key)
+      if (timedWrites.size > 0 && timedWrites.has(this.#scope + key)) {
+        const resolvedAt = timedWrites.get(this.#scope + key)
         lagMs = resolvedAt === undefined ? 0 : Math.max(0, monotonicMs() - resolvedAt)
       }
       this.#hooks.received(1, lagMs)

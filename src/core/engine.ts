@@ -70,9 +70,18 @@ export class Engine {
   readonly flights = new SingleFlight()
   readonly coherence: Coherence | undefined
   readonly #generations = new Generations()
+  /**
+   * Changes Redis reported (cross-instance coherence), on the same sequence. They bar L1 fills
+   * from reads and writes that started before them, but not a load's write to Redis: Redis also
+   * reports this instance's own scripted writes back to it, and the loads that a change made
+   * elsewhere must not write are refused by Redis itself (tag epochs and delete marks).
+   */
+  readonly #reported = new Generations(this.#generations)
   readonly #pending = new PendingInvalidations()
   readonly #suppressL2Errors: boolean
   #draining: Promise<void> | undefined
+  /** The last L1 fence: a fill whose ticket is older may hold what an unseen invalidation replaced. */
+  #fencedAt = 0
 
   constructor({ options, remote, suppressL2Errors, coherence }: EngineParams) {
     this.options = options
@@ -217,7 +226,8 @@ export class Engine {
       const { key, entry } = live[i] as EntryWrite
       // Refused by Redis (another instance invalidated one of its tags since the load began) or
       // overtaken here: L1 must not keep the value this write replaced either.
-      if (written?.[i] === false || this.#generations.overtaken(tickets[i] as number, key, entry.tags)) {
+      const ticket = tickets[i] as number
+      if (written?.[i] === false || !this.#mayFill(ticket, key, entry.tags)) {
         this.l1?.delete(key)
         all = false
         continue
@@ -243,8 +253,7 @@ export class Engine {
 
   /**
    * Forgets keys in this process only: drops them from L1, detaches their running loads and
-   * orders them after every read and load in flight. Resolves how many L1 held. Invalidations
-   * that Redis reports from other writers (cross-instance coherence) come in here.
+   * orders them after every read and load in flight. Resolves how many L1 held.
    */
   forgetLocal(keys: readonly string[]): number {
     let held = 0
@@ -254,6 +263,19 @@ export class Engine {
       if (this.l1?.delete(key)) held++
     }
     return held
+  }
+
+  /**
+   * Applies keys Redis reported as changed: drops them from L1, detaches their running loads (a
+   * later call must not join a load begun before the change) and bars L1 fills from reads and
+   * writes that started before it.
+   */
+  forgetReported(keys: readonly string[]): void {
+    for (const key of keys) {
+      this.#reported.touch(key)
+      this.flights.detachKey(key)
+      this.l1?.delete(key)
+    }
   }
 
   /** Deletes keys in both tiers; resolves how many existed (in Redis when it was reached). */
@@ -326,17 +348,23 @@ export class Engine {
 
   /**
    * Empties L1 in O(1) (a new store, not a scan) and orders the emptying after every read and
-   * load in flight, so none of them fills L1 with what it read before.
+   * write in flight, so none of them fills L1 with what it got before. Loads still write Redis:
+   * a fence is about what this instance may have missed, not about Redis.
    */
   #fence(): void {
-    this.#generations.sweep(() => true)
+    this.#fencedAt = this.#generations.advance()
     this.l1?.reset()
+  }
+
+  /** Whether what a read or write that started at `ticket` got for `key` may go into L1. */
+  #mayFill(ticket: number, key: string, tags: readonly string[]): boolean {
+    return ticket >= this.#fencedAt && !this.#generations.overtaken(ticket, key, tags) && !this.#reported.overtaken(ticket, key, tags)
   }
 
   #coherenceHooks(): CoherenceHooks {
     const recorder = this.recorder
     return {
-      forget: (keys) => this.forgetLocal(keys),
+      forget: (keys) => this.forgetReported(keys),
       fence: () => this.#fence(),
       reachable: () => this.l2 !== undefined && (this.l2.available || this.l2.connecting),
       changed: (from, to, reason) => recorder.coherence(from, to, reason),
@@ -354,7 +382,7 @@ export class Engine {
         this.recorder.l2Miss(key)
         return undefined
       }
-      if (!this.#generations.overtaken(ticket, key, entry.tags)) this.l1?.set(key, entry)
+      if (this.#mayFill(ticket, key, entry.tags)) this.l1?.set(key, entry)
       if (state === 'fresh') {
         this.recorder.l2Hit(key)
         return entry

@@ -23,7 +23,8 @@ const MAX_SWEEPS = 256
  * only to a read or load that outlives some 10,000 writes of other keys.
  */
 export class Generations {
-  #seq = 0
+  /** The sequence, shared with another table when one is given (see the constructor). */
+  readonly #sequence: { value: number }
   #current = new Map<string, number>()
   #currentStart = 0
   #previous = new Map<string, number>()
@@ -33,22 +34,35 @@ export class Generations {
   /** Tickets before this predate the sweeps remembered. */
   #sweepsHorizon = 0
 
+  /**
+   * With `shareWith`, this table numbers its changes from the other's sequence, so one ticket
+   * can be checked against both (the engine keeps Redis-reported changes apart from its own).
+   */
+  constructor(shareWith?: Generations) {
+    this.#sequence = shareWith === undefined ? { value: 0 } : shareWith.#sequence
+  }
+
   /** The ticket of a read or load starting now. */
   ticket(): number {
-    return this.#seq
+    return this.#sequence.value
   }
 
   /** Records a write or invalidation of `key`; returns its number (the writer's own ticket). */
   touch(key: string): number {
     if (this.#current.size >= KEYS_PER_GENERATION) this.#rotate()
-    const seq = ++this.#seq
+    const seq = ++this.#sequence.value
     this.#current.set(key, seq)
     return seq
   }
 
+  /** Takes a number that concerns no key: tickets before it are older than whatever it marks. */
+  advance(): number {
+    return ++this.#sequence.value
+  }
+
   /** Records an invalidation of every key (and tag) that `matches` accepts. */
   sweep(matches: Sweep): number {
-    const seq = ++this.#seq
+    const seq = ++this.#sequence.value
     this.#sweeps.push({ seq, matches })
     if (this.#sweeps.length > MAX_SWEEPS) {
       const forgotten = this.#sweeps.shift() as { seq: number }
@@ -59,7 +73,7 @@ export class Generations {
 
   /** Whether something concerning `key` (with these tags) happened after `ticket`. */
   overtaken(ticket: number, key: string, tags: readonly string[]): boolean {
-    if (ticket === this.#seq) return false
+    if (ticket === this.#sequence.value) return false
     if (ticket < this.#keysHorizon || ticket < this.#sweepsHorizon) return true
     // The current generation holds the newer number of a key that is in both.
     const touched = this.#current.get(key) ?? this.#previous.get(key)
@@ -77,6 +91,6 @@ export class Generations {
     this.#keysHorizon = this.#currentStart
     this.#previous = this.#current
     this.#current = new Map()
-    this.#currentStart = this.#seq
+    this.#currentStart = this.#sequence.value
   }
 }

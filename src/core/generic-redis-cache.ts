@@ -32,7 +32,8 @@ export class GenericRedisCache extends TieredCache {
       coherence:
         settings === false
           ? undefined
-          : (hooks) => new Coherence(settings, prefix, hooks, (listener) => new RedisTracking(resolved.redis, resolved.client, prefix, listener)),
+          : (hooks) =>
+              new Coherence(settings, redisScope(resolved), prefix, hooks, (listener) => new RedisTracking(store, resolved.redis, resolved.client, prefix, listener)),
     })
     this.#resolved = resolved
   }
@@ -45,3 +46,15 @@ export class GenericRedisCache extends TieredCache {
     return this.remoteTier?.connect(this.#resolved.connectTimeoutMs) ?? Promise.resolve(false)
   }
 }
+
+/** Names the Redis server and database a cache uses (an external client's are not known: its identity stands in). */
+function redisScope(resolved: ResolvedRedisCacheOptions): string {
+  const client = resolved.client
+  if (client === undefined) return `${resolved.redis.host}:${resolved.redis.port}/${resolved.redis.database}`
+  let id = clientIds.get(client)
+  if (id === undefined) clientIds.set(client, (id = ++lastClientId))
+  return `client:${id}`
+}
+
+const clientIds = new WeakMap<object, number>()
+let lastClientId = 0

@@ -204,6 +204,17 @@ export class RedisStore implements RemoteStore {
     return (await runScript(this.#connection.client, RELEASE_LOCK, [key], args)) === 1
   }
 
+  /**
+   * Turns on server-assisted tracking for this connection in broadcast mode, with invalidations
+   * sent to connection `redirectId` and none for this connection's own writes (`NOLOOP`). Lost
+   * with the connection: call it again on every ready.
+   */
+  async trackInvalidations(redirectId: number, prefix: string): Promise<void> {
+    const client = this.#connection.client
+    await client.sendCommand(['CLIENT', 'TRACKING', 'OFF'])
+    await client.sendCommand(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(redirectId), 'BCAST', 'PREFIX', prefix, 'NOLOOP'])
+  }
+
   /** Subscribes on a dedicated connection, opened on first use and resubscribed after reconnects. */
   listen(channel: string, listener: (message: string) => void): void {
     this.#subscriber ??= new RedisSubscriber(this.#options)

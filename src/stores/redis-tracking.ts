@@ -15,56 +15,66 @@ export interface TrackingListener {
   error(error: Error): void
 }
 
+/** The data connection, as tracking uses it (`RedisStore`). */
+export interface TrackedConnection {
+  readonly isReady: boolean
+  onReadyChange(listener: (ready: boolean) => void): void
+  trackInvalidations(redirectId: number, prefix: string): Promise<void>
+}
+
 /**
- * A dedicated RESP3 connection with Redis server-assisted tracking in broadcast mode
- * (`CLIENT TRACKING ON BCAST PREFIX <prefix>`): Redis pushes the name of every key under the
- * prefix that changes, whoever changed it (any client, expiry, eviction), and a null list on a
- * flush. Tracking is set up again on every new connection (node-redis re-sends only its own
- * handshake), and each setup is a new session.
+ * Redis server-assisted tracking of a namespace, for cross-instance coherence.
  *
- * {@link barrier} is a `PING` on this connection. Redis queues an invalidation for this client
- * while it executes the write, before the writer gets its reply, and replies in order, so a
- * barrier answered in a session proves that every write resolved before the barrier was sent
- * has been delivered (and handled: push messages are dispatched synchronously while the reply
- * stream is parsed, before the `PING` promise settles).
+ * The data connection (the one that reads and writes) turns tracking on in broadcast mode
+ * (`CLIENT TRACKING ON REDIRECT <id> BCAST PREFIX <prefix> NOLOOP`): Redis reports every key
+ * under the prefix that changes, whoever changed it (another client, expiry, eviction), a null
+ * list on a flush, and nothing for this instance's own writes, which it applies itself. The
+ * reports go to a dedicated RESP3 connection, the invalidation connection, as push messages.
+ * Tracking lives and dies with both connections: it is set up again whenever either becomes
+ * ready (node-redis re-sends only its own handshake), and each setup is a new session.
+ *
+ * {@link barrier} is a `PING` on the invalidation connection. Redis queues a broadcast
+ * invalidation while it handles the write, before the writer gets its reply, and replies to
+ * one connection in order, so a barrier answered in a session proves that every write resolved
+ * before it was sent has been delivered, and handled: push messages are dispatched while the
+ * reply stream is parsed, before the `PING` promise settles.
  *
  * A driver only: no timers of its own beyond the connection's health `PING`, no policy.
  */
 export class RedisTracking {
+  readonly #data: TrackedConnection
   readonly #connection: RedisConnection
   readonly #prefix: string
   readonly #listener: TrackingListener
   #session = 0
-  #tracking = false
+  #active: number | undefined
 
-  constructor(options: ResolvedRedisConnection, external: ExternalRedisClient | undefined, prefix: string, listener: TrackingListener) {
+  constructor(
+    data: TrackedConnection,
+    options: ResolvedRedisConnection,
+    external: ExternalRedisClient | undefined,
+    prefix: string,
+    listener: TrackingListener,
+  ) {
+    this.#data = data
     this.#prefix = prefix
     this.#listener = listener
     const create = (): PlainRedisClient => {
-      // emitInvalidate turns push messages into 'invalidate' events; its handshake turns on
-      // default-mode tracking, replaced by broadcast mode on every ready.
+      // emitInvalidate turns push messages into 'invalidate' events (its handshake also turns on
+      // default-mode tracking for this connection, which reads no keys and so gets nothing).
       const client =
         external === undefined
           ? createPlainClient(options, { emitInvalidate: true })
           : (external.duplicate({ RESP: 3, emitInvalidate: true, disableOfflineQueue: true, pingInterval: 0 }) as unknown as PlainRedisClient)
       client.on('invalidate', (key: Buffer | string | null) => {
-        if (client !== this.#connection.client || !this.#tracking) return
-        this.#listener.invalidate(key === null ? null : [String(key)])
+        if (client === this.#connection.client && this.#active !== undefined) this.#listener.invalidate(key === null ? null : [String(key)])
       })
       client.on('error', (error: Error) => this.#listener.error(error))
       return client
     }
     this.#connection = new RedisConnection(options, undefined, create)
-    this.#connection.onReadyChange((ready) => {
-      this.#tracking = false
-      this.#listener.session(undefined)
-      if (ready) void this.#track(this.#connection.client)
-    })
-  }
-
-  /** Whether tracking is on in the current session. */
-  get tracking(): boolean {
-    return this.#tracking
+    this.#connection.onReadyChange(() => this.#restart())
+    data.onReadyChange(() => this.#restart())
   }
 
   start(): void {
@@ -72,38 +82,51 @@ export class RedisTracking {
   }
 
   /**
-   * Sends a `PING`; resolves the session it was answered in, or `undefined` when tracking was
-   * not on when it was sent, or was lost (or the connection replaced) before the answer.
+   * Sends a `PING` on the invalidation connection; resolves the session it was answered in, or
+   * `undefined` when no session was on when it was sent, or the session ended before the answer.
    */
   async barrier(): Promise<number | undefined> {
-    if (!this.#tracking) return undefined
-    const session = this.#session
-    const client = this.#connection.client
+    const session = this.#active
+    if (session === undefined) return undefined
     try {
-      await client.ping()
+      await this.#connection.client.ping()
     } catch {
       return undefined
     }
-    return this.#tracking && session === this.#session && client === this.#connection.client ? session : undefined
+    return session === this.#active ? session : undefined
   }
 
   close(): void {
-    this.#tracking = false
+    this.#end()
     this.#connection.close()
   }
 
-  async #track(client: PlainRedisClient): Promise<void> {
+  #end(): void {
+    if (this.#active === undefined) return
+    this.#active = undefined
+    this.#listener.session(undefined)
+  }
+
+  /** Ends the current session, and starts a new one when both connections are ready. */
+  #restart(): void {
+    this.#end()
+    const session = ++this.#session
+    if (this.#connection.isReady && this.#data.isReady) void this.#track(session, this.#connection.client)
+  }
+
+  async #track(session: number, client: PlainRedisClient): Promise<void> {
     try {
-      await client.sendCommand(['CLIENT', 'TRACKING', 'OFF'])
-      await client.sendCommand(['CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', this.#prefix])
+      const id = Number(await client.sendCommand(['CLIENT', 'ID']))
+      if (session !== this.#session) return
+      await this.#data.trackInvalidations(id, this.#prefix)
     } catch (error) {
-      // The connection dropped (a new ready starts again) or Redis refused (reported; the
-      // connection stays up without tracking, so the instance stays unverified).
-      if (client === this.#connection.client && this.#connection.isReady) this.#listener.error(error as Error)
+      // A dropped connection starts a new session by itself; a refusal (NOPERM) is reported,
+      // and the instance stays unverified.
+      if (session === this.#session) this.#listener.error(error as Error)
       return
     }
-    if (client !== this.#connection.client || !this.#connection.isReady) return
-    this.#tracking = true
-    this.#listener.session(++this.#session)
+    if (session !== this.#session || client !== this.#connection.client) return
+    this.#active = session
+    this.#listener.session(session)
   }
 }
