@@ -3,29 +3,37 @@ import { Worker } from 'node:worker_threads'
 /** Permits one process can hold at once; past that, permits read the clock themselves. */
 const SLOTS = 256
 
+/** `state` index counting arm calls (a new deadline wakes the thread). */
+const WAKE = 0
+/** `state` index the thread sets to 1 once it watches; until then permits read the clock. */
+const ALIVE = 1
+/** First permit slot. */
+const FIRST_SLOT = 2
+
 /**
  * The watchdog thread. Slot `i` of `state` holds 0 (closed) or the arm number of an open permit
- * whose deadline is `deadlines[i]`; index 0 counts arm calls, so a new deadline wakes it. It
- * closes every permit whose deadline has passed, then sleeps until the next deadline. The
- * compare-and-exchange leaves a permit alone that was re-armed meanwhile.
+ * whose deadline is `deadlines[i]`. It closes every permit whose deadline has passed, then sleeps
+ * until the next deadline or the next arm call. The compare-and-exchange leaves a permit alone
+ * that was re-armed meanwhile.
  */
 const WATCHDOG_SOURCE = `
 const { workerData } = require('node:worker_threads')
 const state = new Int32Array(workerData.state)
 const deadlines = new Float64Array(workerData.deadlines)
 const now = () => { const t = process.hrtime(); return t[0] * 1e3 + t[1] / 1e6 }
+Atomics.store(state, ${ALIVE}, 1)
 for (;;) {
-  const seen = Atomics.load(state, 0)
+  const seen = Atomics.load(state, ${WAKE})
   const t = now()
   let next = Infinity
-  for (let i = 1; i < state.length; i++) {
+  for (let i = ${FIRST_SLOT}; i < state.length; i++) {
     const armed = Atomics.load(state, i)
     if (armed === 0) continue
     const deadline = deadlines[i]
     if (deadline <= t) Atomics.compareExchange(state, i, armed, 0)
     else if (deadline < next) next = deadline
   }
-  Atomics.wait(state, 0, seen, next === Infinity ? undefined : Math.max(0.1, next - t))
+  Atomics.wait(state, ${WAKE}, seen, next === Infinity ? undefined : Math.max(0.1, next - t))
 }
 `
 
@@ -53,6 +61,11 @@ export interface Permit {
 
 let shared: { state: Int32Array; deadlines: Float64Array; free: number[]; worker: Worker | undefined } | undefined
 
+/** Whether the watchdog thread is running and watching (permits then cost no clock read). */
+export function watchdogAlive(): boolean {
+  return shared !== undefined && shared.state[ALIVE] === 1
+}
+
 /** A new permit, closed. One watchdog thread serves every permit of the process. */
 export function createPermit(): Permit {
   shared ??= startWatchdog()
@@ -63,15 +76,16 @@ export function createPermit(): Permit {
 function startWatchdog(): NonNullable<typeof shared> {
   const state = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT))
   const deadlines = new Float64Array(new SharedArrayBuffer(SLOTS * Float64Array.BYTES_PER_ELEMENT))
-  const free = Array.from({ length: SLOTS - 1 }, (_, i) => SLOTS - 1 - i)
+  const free = Array.from({ length: SLOTS - FIRST_SLOT }, (_, i) => SLOTS - 1 - i)
   let worker: Worker | undefined
   try {
     worker = new Worker(WATCHDOG_SOURCE, { eval: true, workerData: { state: state.buffer, deadlines: deadlines.buffer } })
     // Never keeps the process alive, and a failure of the thread falls back to clock reads.
     worker.unref()
     worker.on('error', () => {
+      // Permits then read the clock again (and new ones fall back to clock permits).
+      Atomics.store(state, ALIVE, 0)
       if (shared !== undefined) shared.worker = undefined
-      state.fill(0)
     })
   } catch {
     worker = undefined
@@ -83,14 +97,15 @@ function slotPermit(watchdog: NonNullable<typeof shared>, slot: number): Permit 
   const { state, deadlines } = watchdog
   let arms = 0
   return {
-    open: () => state[slot] !== 0,
+    // Until the thread watches (it takes some milliseconds to start), the deadline is checked here.
+    open: () => state[slot] !== 0 && (state[ALIVE] === 1 || (deadlines[slot] as number) > monotonicMs()),
     arm(deadline) {
       if (!(deadline > monotonicMs())) return this.close()
       deadlines[slot] = deadline
       arms = (arms % 0x7fff_fffe) + 1
       Atomics.store(state, slot, arms)
-      Atomics.add(state, 0, 1)
-      Atomics.notify(state, 0)
+      Atomics.add(state, WAKE, 1)
+      Atomics.notify(state, WAKE)
     },
     close() {
       Atomics.store(state, slot, 0)
