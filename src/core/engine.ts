@@ -59,8 +59,8 @@ export function freshness(entry: CacheEntry, now: number): 'fresh' | 'stale' | '
  * number; an L1 fill or a load's write happens only if nothing concerning its key overtook the
  * ticket it started with. Invalidations drop L1 and detach running loads before they go to
  * Redis, and one that cannot reach Redis is queued ({@link PendingInvalidations}) and applied
- * before any later L2 call once Redis is back. This is also where cross-instance invalidations
- * are to be applied: they are one more caller of the invalidate paths.
+ * before any later L2 call once Redis is back. Changes Redis reports from other writers
+ * (cross-instance coherence) come in through {@link forgetReported} and the L1 fence.
  */
 export class Engine {
   readonly options: ResolvedBaseOptions
