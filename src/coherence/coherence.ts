@@ -35,6 +35,8 @@ export interface CoherenceHooks {
 const timedWrites = new Map<string, number | undefined>()
 const MAX_TIMED_WRITES = 4096
 
+const CLOSED: Permit = Object.freeze({ open: () => false, arm: () => undefined, close: () => undefined, release: () => undefined })
+
 /** Statistics of `getStats().coherence`. */
 export interface CoherenceStats {
   state: CoherenceState
@@ -70,7 +72,8 @@ export class Coherence {
   readonly #source: InvalidationSource
   readonly #hooks: CoherenceHooks
   readonly #prefix: string
-  readonly #permit: Permit
+  /** Closed until `start()` takes a watchdog permit (so an unused cache starts no thread). */
+  #permit: Permit = CLOSED
   readonly #periodMs: number
   #timer: NodeJS.Timeout | undefined
   #session: number | undefined
@@ -97,7 +100,6 @@ export class Coherence {
     this.#prefix = prefix
     this.#hooks = hooks
     this.#periodMs = settings.maxStalenessMs / 5
-    this.#permit = createPermit()
     this.#source = source({
       invalidate: (keys) => this.#invalidate(keys),
       session: (session) => this.#onSession(session),
@@ -117,6 +119,7 @@ export class Coherence {
   /** Connects the invalidation connection and starts the barriers; idempotent. */
   start(): void {
     if (this.#timer !== undefined) return
+    this.#permit = createPermit()
     this.#source.start()
     this.#timer = setInterval(() => this.#tick(), this.#periodMs)
     this.#timer.unref()
@@ -126,6 +129,7 @@ export class Coherence {
     clearInterval(this.#timer)
     this.#session = undefined
     this.#permit.release()
+    this.#permit = CLOSED
     this.#source.close()
     this.#setState('unverified', 'closed')
   }
