@@ -34,6 +34,8 @@ export interface CoherenceHooks {
  */
 const timedWrites = new Map<string, number | undefined>()
 const MAX_TIMED_WRITES = 4096
+/** Started caches per scope: writes are timed only where another cache of the process can see them. */
+const startedPerScope = new Map<string, { count: number }>()
 
 const CLOSED: Permit = Object.freeze({ open: () => false, arm: () => undefined, close: () => undefined, release: () => undefined })
 
@@ -86,6 +88,8 @@ export class Coherence {
   #lastError = ''
   /** Tells this Redis and namespace apart from others in the lag registry. */
   readonly #scope: string
+  /** How many started caches of this process share the scope (this one included once started). */
+  readonly #sharing: { count: number }
 
   /** `scope` names the Redis server and database, so the lag registry keeps servers apart. */
   constructor(
@@ -97,6 +101,9 @@ export class Coherence {
   ) {
     this.#settings = settings
     this.#scope = `${scope}|${prefix}`
+    let sharing = startedPerScope.get(this.#scope)
+    if (sharing === undefined) startedPerScope.set(this.#scope, (sharing = { count: 0 }))
+    this.#sharing = sharing
     this.#prefix = prefix
     this.#hooks = hooks
     this.#periodMs = settings.maxStalenessMs / 5
@@ -120,13 +127,16 @@ export class Coherence {
   start(): void {
     if (this.#timer !== undefined) return
     this.#permit = createPermit()
+    this.#sharing.count++
     this.#source.start()
     this.#timer = setInterval(() => this.#tick(), this.#periodMs)
     this.#timer.unref()
   }
 
   close(): void {
+    if (this.#timer !== undefined) this.#sharing.count--
     clearInterval(this.#timer)
+    this.#timer = undefined
     this.#session = undefined
     this.#permit.release()
     this.#permit = CLOSED
@@ -141,6 +151,8 @@ export class Coherence {
    * resolved counts 0.
    */
   wrote(writes: ReadonlyArray<{ readonly key: string }>, resolved: boolean): void {
+    // A cache alone on its scope in this process (the usual deployment) times nothing.
+    if (this.#sharing.count < 2) return
     if (!resolved) {
       if (this.#state !== 'verified') return
       if (timedWrites.size + writes.length > MAX_TIMED_WRITES) timedWrites.clear()
