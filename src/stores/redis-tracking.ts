@@ -61,7 +61,7 @@ export class RedisTracking {
     this.#listener = listener
     const create = (): PlainRedisClient => {
       // emitInvalidate turns push messages into 'invalidate' events (its handshake also turns on
-      // default-mode tracking for this connection, which reads no keys and so gets nothing).
+      // tracking for this connection itself, turned off again before each session).
       const client =
         external === undefined
           ? createPlainClient(options, { emitInvalidate: true })
@@ -116,6 +116,8 @@ export class RedisTracking {
 
   async #track(session: number, client: PlainRedisClient): Promise<void> {
     try {
+      // This connection's own tracking (from the handshake) would report flushes twice.
+      await client.sendCommand(['CLIENT', 'TRACKING', 'OFF'])
       const id = Number(await client.sendCommand(['CLIENT', 'ID']))
       if (session !== this.#session) return
       await this.#data.trackInvalidations(id, this.#prefix)

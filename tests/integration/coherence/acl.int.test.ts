@@ -58,8 +58,11 @@ describe.skipIf(!hasRedis)('coherence under ACLs', () => {
     await waitFor(() => a.getStats().coherence?.state === 'verified' && b.getStats().coherence?.state === 'verified')
     await a.set('k', 1)
     expect(await b.get('k')).toBe(1)
-    expect(await b.get('k')).toBe(1)
-    expect(b.getStats().l1?.hits).toBeGreaterThan(0)
+    // An L1 hit needs a barrier answered within maxStaleness: on a loaded machine, retry.
+    await waitFor(() => {
+      void b.get('k')
+      return (b.getStats().l1?.hits ?? 0) > 0
+    })
     await a.set('k', 2)
     await waitFor(() => b.getStats().coherence!.invalidationsReceived > 0)
     expect(await b.get('k')).toBe(2)

@@ -8,7 +8,11 @@
  *
  * Each scenario also proves it is not vacuous: readers got many L1 hits (the only way to be
  * stale) and many reads returned values. A negative control with coherence off must fail the
- * same check.
+ * same check. The second suite repeats the `set` run under faults (frozen Redis, killed and
+ * restarted Redis, killed tracking connections, a reader whose event loop stalls).
+ *
+ * Every scenario prints one summary line (writes, reads, L1 hit share, largest staleness seen);
+ * a failure shows the offending reads and a timeline of every process's progress.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -23,7 +27,7 @@ import type { ReaderConfig, ReaderOutput } from '../../fixtures/coherence-reader
 import type { WriterConfig, WriterMode, WriterOutput } from '../../fixtures/coherence-writer.js'
 import { uniqueNamespace } from '../../helpers/fake-clock.js'
 import { type RedisServer, requireRedis, useRedisServer } from '../../helpers/redis-server.js'
-import { type CheckResult, checkStaleness, eventFromTuple } from '../../helpers/staleness-checker.js'
+import { type CheckResult, checkStaleness, eventFromTuple, monotonicNowMs } from '../../helpers/staleness-checker.js'
 
 const hasRedis = requireRedis()
 const WRITER = new URL('../../fixtures/coherence-writer.ts', import.meta.url).pathname
@@ -32,12 +36,16 @@ const READER = new URL('../../fixtures/coherence-reader.ts', import.meta.url).pa
 const KEYS = 100
 const READERS = 3
 const MAX_STALENESS_MS = 100
-/** Every scenario runs at least this long after the readers are ready, whatever its write count. */
-const MIN_RUN_MS = 2_000
+/** Every scenario runs at least this long after all processes started, whatever its write count. */
+const MIN_RUN_MS = 3_000
 const TEST_TIMEOUT_MS = 60_000
 
 interface Message {
   event: 'ready' | 'progress' | 'reached' | 'done' | 'crash'
+  /** Monotonic ms (progress messages). */
+  at?: number
+  /** A reader's coherence state (progress messages). */
+  state?: string
   resolved?: number
   failed?: number
   message?: string
@@ -64,6 +72,10 @@ class Fixture {
 
   get last(): Message | undefined {
     return this.#messages.at(-1)
+  }
+
+  get messages(): readonly Message[] {
+    return this.#messages
   }
 
   /** Resolves the first message of `event`; rejects on a crash, an exit, or after `timeoutMs`. */
@@ -108,6 +120,8 @@ interface FaultContext {
   readonly server: RedisServer
   /** Resolved writes so far, as last reported by the writer. */
   readonly resolved: () => number
+  /** Notes a fault action in the scenario's timeline. */
+  readonly mark: (what: string) => void
 }
 
 interface Scenario {
@@ -127,7 +141,7 @@ interface Scenario {
 interface ScenarioReport {
   check: CheckResult
   writer: Omit<WriterOutput, 'events'>
-  readers: Array<Omit<ReaderOutput, 'key' | 'version' | 'startedAt'> & { reads: number }>
+  readers: Array<Omit<ReaderOutput, 'key' | 'version' | 'startedAt'> & { reads: number; statesSeen: string[] }>
   reads: number
   l1Hits: number
   /** l1Hits / reads. */
@@ -135,6 +149,8 @@ interface ScenarioReport {
   /** readsWithValue / reads. */
   valueFraction: number
   elapsedMs: number
+  /** Progress of every process and the fault actions, by time: shown when a check fails. */
+  timeline: string
 }
 
 async function runScenario(server: RedisServer, scenario: Scenario): Promise<ScenarioReport> {
@@ -158,7 +174,6 @@ async function runScenario(server: RedisServer, scenario: Scenario): Promise<Sce
       fixtures.push(reader)
       return reader
     })
-    await Promise.all(readers.map((reader) => reader.waitFor('ready', 20_000)))
     const writerConfig: WriterConfig = {
       url: server.url,
       namespace,
@@ -171,9 +186,16 @@ async function runScenario(server: RedisServer, scenario: Scenario): Promise<Sce
     }
     const writer = new Fixture('writer', WRITER, writerConfig)
     fixtures.push(writer)
-    await writer.waitFor('ready', 20_000)
+    // Readers wait for coherence to be verified, the writer sets every key once; then all start.
+    await Promise.all(fixtures.map((fixture) => fixture.waitFor('ready', 20_000)))
+    for (const fixture of fixtures) fixture.send('go')
     const runStart = Date.now()
-    const context: FaultContext = { server, resolved: () => writer.last?.resolved ?? 0 }
+    const marks: Array<{ at: number; what: string }> = []
+    const context: FaultContext = {
+      server,
+      resolved: () => writer.last?.resolved ?? 0,
+      mark: (what) => marks.push({ at: monotonicNowMs(), what }),
+    }
     await Promise.all([scenario.fault?.(context), writer.waitFor('reached', 40_000)])
     const minRunMs = scenario.minRunMs ?? MIN_RUN_MS
     await sleep(Math.max(0, runStart + minRunMs - Date.now()))
@@ -191,18 +213,35 @@ async function runScenario(server: RedisServer, scenario: Scenario): Promise<Sce
     return {
       check,
       writer: writerSummary,
-      readers: outputs.map(({ key, version: _version, startedAt: _startedAt, ...rest }) => ({ reads: key.length, ...rest })),
+      readers: outputs.map(({ key, version: _version, startedAt: _startedAt, ...rest }, i) => ({
+        reads: key.length,
+        statesSeen: [...new Set(readers[i]?.messages.flatMap((m) => (m.state === undefined ? [] : [m.state])))],
+        ...rest,
+      })),
       reads,
       l1Hits,
       l1HitFraction: reads === 0 ? 0 : l1Hits / reads,
       valueFraction: reads === 0 ? 0 : check.readsWithValue / reads,
       elapsedMs: Date.now() - started,
+      timeline: timeline(fixtures, marks),
     }
   } finally {
     for (const fixture of fixtures) fixture.kill()
     await Promise.all(fixtures.map((fixture) => fixture.exited))
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** The progress lines of every process and the fault actions, in time order, relative to the first. */
+function timeline(fixtures: readonly Fixture[], marks: ReadonlyArray<{ at: number; what: string }>): string {
+  const lines = [
+    ...marks.map(({ at, what }) => ({ at, line: `fault: ${what}` })),
+    ...fixtures.flatMap((fixture) =>
+      fixture.messages.filter((m) => m.at !== undefined).map(({ at, event: _event, ...rest }) => ({ at: at as number, line: `${fixture.name}: ${JSON.stringify(rest)}` })),
+    ),
+  ].sort((a, b) => a.at - b.at)
+  const start = lines[0]?.at ?? 0
+  return lines.map(({ at, line }) => `${String(Math.round(at - start)).padStart(6)} ms ${line}`).join('\n')
 }
 
 /** One line per scenario, so a run shows what each one exercised. */
@@ -221,28 +260,31 @@ function summarize(label: string, report: ScenarioReport): string {
 function expectNoViolations(label: string, report: ScenarioReport): void {
   console.log(summarize(label, report))
   const details = JSON.stringify({ examples: report.check.examples.slice(0, 5), writerFailures: report.writer.failures })
-  expect(report.check.violations, `${label}: stale L1 reads past ${MAX_STALENESS_MS} ms: ${details}`).toBe(0)
+  expect(report.check.violations, `${label}: stale L1 reads past ${MAX_STALENESS_MS} ms: ${details}\ntimeline:\n${report.timeline}`).toBe(0)
 }
 
 /** Not vacuous: L1 answered a good share of the reads and most reads found a value. */
 function expectExercised(report: ScenarioReport, minL1HitFraction: number, minValueFraction: number): void {
+  const timeline = `timeline:\n${report.timeline}`
   expect(report.check.readsChecked).toBe(report.reads)
-  expect(report.reads).toBeGreaterThan(20_000)
-  expect(report.l1HitFraction).toBeGreaterThan(minL1HitFraction)
-  expect(report.valueFraction).toBeGreaterThan(minValueFraction)
-  for (const reader of report.readers) expect(reader.stats.l1?.hits ?? 0).toBeGreaterThan(0)
+  expect(report.reads, timeline).toBeGreaterThan(5_000)
+  expect(report.l1Hits, timeline).toBeGreaterThan(1_000)
+  expect(report.l1HitFraction, timeline).toBeGreaterThan(minL1HitFraction)
+  expect(report.valueFraction, timeline).toBeGreaterThan(minValueFraction)
+  for (const reader of report.readers) expect(reader.stats.l1?.hits ?? 0, timeline).toBeGreaterThan(0)
 }
 
 describe.skipIf(!hasRedis)('L1 coherence across processes: no stale read past maxStaleness', () => {
   const server = useRedisServer()
 
   it('(a) cache.set: at least 10,000 writes', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const report = await runScenario(server, { mode: 'set', writes: 10_000, minRunMs: 3_000 })
+    const report = await runScenario(server, { mode: 'set', writes: 10_000 })
     expectNoViolations('set', report)
     expect(report.writer.resolved).toBeGreaterThanOrEqual(10_000)
     expect(report.writer.failed).toBe(0)
     expectExercised(report, 0.2, 0.5)
-    for (const reader of report.readers) expect(reader.stats.coherence?.state).toBe('verified')
+    // Every write reached every reader as an invalidation (the first sets may predate a reader's session).
+    for (const reader of report.readers) expect(reader.stats.coherence?.invalidationsReceived ?? 0).toBeGreaterThan(0.9 * report.writer.resolved)
   })
 
   it('(b) a raw client: SET of encoded entries, DEL and UNLINK', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -280,7 +322,8 @@ describe.skipIf(!hasRedis)('L1 coherence across processes: no stale read past ma
     expectNoViolations('clear', report)
     expect(report.writer.failed).toBe(0)
     expect(report.writer.groupOperations).toBeGreaterThan(5)
-    expectExercised(report, 0.2, 0.3)
+    // Every L1 is emptied every ~200 writes: fewer hits by design.
+    expectExercised(report, 0.1, 0.3)
   })
 
   it('(g) FLUSHDB from a raw client', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -288,7 +331,8 @@ describe.skipIf(!hasRedis)('L1 coherence across processes: no stale read past ma
     expectNoViolations('flushdb', report)
     expect(report.writer.failed).toBe(0)
     expect(report.writer.groupOperations).toBeGreaterThan(5)
-    expectExercised(report, 0.2, 0.3)
+    // Every L1 is emptied every ~200 writes: fewer hits by design.
+    expectExercised(report, 0.1, 0.3)
     // A flush empties every L1 (a fence each).
     for (const reader of report.readers) expect(reader.stats.coherence?.fences ?? 0).toBeGreaterThan(5)
   })
@@ -359,9 +403,12 @@ async function withConnectionKiller(server: RedisServer, choose: (clients: reado
       fault: async (context) => {
         await writesReached(context, 300)
         for (let round = 0; round < 5; round++) {
-          const ids = choose(parseClientList(String(await admin.sendCommand(['CLIENT', 'LIST']))))
+          const reply: unknown = await admin.sendCommand(['CLIENT', 'LIST'])
+          const text = typeof reply === 'string' ? reply : Buffer.isBuffer(reply) ? reply.toString('utf8') : ''
+          const ids = choose(parseClientList(text))
           for (const id of ids) await admin.sendCommand(['CLIENT', 'KILL', 'ID', id])
           killedPerRound.push(ids.length)
+          context.mark(`killed ${ids.join(',')}`)
           await sleep(500)
         }
       },
@@ -384,11 +431,13 @@ describe.skipIf(!hasRedis)('L1 coherence across processes under faults: no stale
       fault: async (context) => {
         await writesReached(context, 500)
         for (let i = 0; i < 2; i++) {
+          context.mark('SIGSTOP')
           context.server.pause()
           try {
             await sleep(1_000)
           } finally {
             context.server.resume()
+            context.mark('SIGCONT')
           }
           await sleep(800)
         }
@@ -397,6 +446,8 @@ describe.skipIf(!hasRedis)('L1 coherence across processes under faults: no stale
     expectNoViolations('SIGSTOP', report)
     expect(report.writer.failed).toBeGreaterThan(0)
     expectExercised(report, 0.1, 0.5)
+    // Every reader noticed the stall (its progress, every 250 ms, showed it unverified) and came back.
+    for (const reader of report.readers) expect(reader.statesSeen).toEqual(expect.arrayContaining(['verified', 'unverified']))
   })
 
   it('(i) Redis killed (SIGKILL) and restarted on the same port', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -408,8 +459,10 @@ describe.skipIf(!hasRedis)('L1 coherence across processes under faults: no stale
       fault: async (context) => {
         for (const at of [500, 2_000]) {
           await writesReached(context, at)
+          context.mark('SIGKILL')
           await context.server.kill()
           await context.server.restart()
+          context.mark('restarted')
           await sleep(500)
         }
       },
@@ -429,7 +482,8 @@ describe.skipIf(!hasRedis)('L1 coherence across processes under faults: no stale
     // Only those: no data connection (the writer's) lost a write.
     expect(report.writer.failed).toBe(0)
     expectExercised(report, 0.1, 0.5)
-    for (const reader of report.readers) expect(reader.stats.coherence?.fences ?? 0).toBeGreaterThanOrEqual(1 + killedPerRound.length)
+    // Each loss ends the session: L1 is emptied when the next one starts.
+    for (const reader of report.readers) expect(reader.stats.coherence?.fences ?? 0).toBeGreaterThanOrEqual(3)
   })
 
   it('(j2) the connections holding broadcast tracking killed (CLIENT KILL ID of flags=...B, every 500 ms)', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -437,7 +491,7 @@ describe.skipIf(!hasRedis)('L1 coherence across processes under faults: no stale
     expectNoViolations('CLIENT KILL broadcast-tracking clients', report)
     expect(killedPerRound.every((n) => n >= READERS)).toBe(true)
     expectExercised(report, 0.1, 0.5)
-    for (const reader of report.readers) expect(reader.stats.coherence?.fences ?? 0).toBeGreaterThanOrEqual(1 + killedPerRound.length)
+    for (const reader of report.readers) expect(reader.stats.coherence?.fences ?? 0).toBeGreaterThanOrEqual(3)
   })
 
   it('(k) a reader whose event loop blocks for 300 ms every ~700 ms', { timeout: TEST_TIMEOUT_MS }, async () => {
