@@ -5,10 +5,12 @@
  * Every key the bench writes starts with {@link KEY_PREFIX}; cleanup deletes only those keys, so
  * an external `REDIS_URL` is never flushed.
  */
+import { performance } from 'node:perf_hooks'
+
 import { createClient, RESP_TYPES } from '@redis/client'
 import { BentoCache, bentostore } from 'bentocache'
 import { memoryDriver } from 'bentocache/drivers/memory'
-import { redisDriver } from 'bentocache/drivers/redis'
+import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis'
 import { Cacheable, createKeyv as createMemoryKeyv } from 'cacheable'
 import { createKeyv as createRedisKeyv } from '@keyv/redis'
 import { Redis as IORedis } from 'ioredis'
@@ -122,6 +124,21 @@ export async function strataRedis(
 }
 
 /**
+ * Waits until the cache's cross-instance coherence is `verified` (L1 hits allowed); resolves how
+ * long that took in ms. Throws after `timeoutMs`: a bench of L1 hits on an unverified cache would
+ * measure Redis reads.
+ */
+export async function strataVerified(cache: GenericRedisCache, timeoutMs = 2000): Promise<number> {
+  const started = performance.now()
+  for (;;) {
+    const state = cache.getStats().coherence?.state
+    if (state === 'verified') return performance.now() - started
+    if (performance.now() - started > timeoutMs) throw new Error(`strata coherence still '${state ?? 'none'}' after ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 1))
+  }
+}
+
+/**
  * L2 calls strata answered without Redis: errors and missed deadlines, plus calls skipped while
  * the circuit breaker was open. With the default `suppressL2Errors`, these are silent misses
  * and skipped writes, so the bench counts them as failures.
@@ -200,6 +217,46 @@ export function bentocache(redis: RedisTarget): { cache: Bento; close(): Promise
       l2only: bentostore().useL2Layer(redisDriver({ connection })),
     },
   })
+  return {
+    cache,
+    async close() {
+      await cache.disconnectAll().catch(() => undefined)
+      connection.disconnect()
+    },
+  }
+}
+
+export type BentoWithBus = BentoCache<Record<'tiered', ReturnType<typeof bentostore>>>
+
+/**
+ * bentocache as a multi-instance deployment runs it: memory L1 + redis L2 on its own ioredis
+ * connection + the Redis bus (`redisBusDriver`, which duplicates that connection into a publisher
+ * and a subscriber), so a write here expires the key in the L1 of every other instance with the
+ * same `name`. Each call is one instance.
+ *
+ * The memory driver keeps its default (`serialize: true`: JSON in L1, parsed on each hit), not
+ * `serialize: false` as above: bentocache 1.6.1 refills L1 from L2 with the serialized string
+ * even then, and the next L1 read of that key throws `Cannot read properties of undefined
+ * (reading 'deserialize')` (Julien-R44/bentocache issue #111, open; fix proposed in PR #113).
+ * The single-instance scenarios never refill L1 from L2; here every read after a bus message does.
+ */
+export function bentocacheWithBus(redis: RedisTarget, name: string): { cache: BentoWithBus; close(): Promise<void> } {
+  const connection = new IORedis(redis.url, { lazyConnect: false, maxRetriesPerRequest: 1 })
+  connection.on('error', () => undefined)
+  const cache: BentoWithBus = new BentoCache({
+    default: 'tiered',
+    prefix: `${KEY_PREFIX}_bento_${name}`,
+    ttl: TTL_MS,
+    stores: {
+      tiered: bentostore()
+        .useL1Layer(memoryDriver({ maxItems: L1_MAX_ITEMS }))
+        .useL2Layer(redisDriver({ connection }))
+        .useBus(redisBusDriver({ connection })),
+    },
+  })
+  // bentocache builds a store (and subscribes its bus) on first use; start that now. The
+  // subscription still completes in the background: a message published before it is lost.
+  cache.use()
   return {
     cache,
     async close() {

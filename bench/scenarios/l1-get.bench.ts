@@ -11,12 +11,14 @@ import { deepStrictEqual } from 'node:assert/strict'
 
 import { CachePerformanceMonitor, InMemoryCache } from '../../src/index.js'
 import { bareLru, bentocache, cacheable, strataMemory, strataRedis } from '../contenders.js'
-import { type BenchCase, type Scenario, check, info, payload, rate, runCases } from '../helpers.js'
+import { type BenchCase, type Scenario, check, info, payload, rate, runCases, yieldingEvery } from '../helpers.js'
 
 const KEY = 'hot'
 const CALL_OPTIONS = { ttl: '1m', tags: ['users'] } as const
 /** Calls timed together: one call is well below the timer's cost. */
 const BATCH = 64
+/** Every awaited row turns the event loop once per this many calls (see `yieldingEvery`). */
+const YIELD_EVERY = 1024
 
 export const scenario: Scenario = {
   name: 'l1-get',
@@ -47,7 +49,7 @@ export const scenario: Scenario = {
             await mem.set(KEY, value)
             await expectHit(mem.get(KEY), 'strata InMemoryCache')
           },
-          op: { async: () => mem.get(KEY) },
+          op: { async: yieldingEvery(YIELD_EVERY, () => mem.get(KEY)) },
         },
         {
           workload,
@@ -59,7 +61,7 @@ export const scenario: Scenario = {
             await monitored.set(KEY, value)
             await expectHit(monitored.get(KEY), 'strata InMemoryCache + monitor')
           },
-          op: { async: () => monitored.get(KEY) },
+          op: { async: yieldingEvery(YIELD_EVERY, () => monitored.get(KEY)) },
         },
         {
           workload,
@@ -67,7 +69,7 @@ export const scenario: Scenario = {
           concurrency: 1,
           batch: BATCH,
           note: 'InMemoryCache getOrSet answered from L1, no per-call options',
-          op: { async: () => mem.getOrSet(KEY, () => value) },
+          op: { async: yieldingEvery(YIELD_EVERY, () => mem.getOrSet(KEY, () => value)) },
         },
         {
           workload,
@@ -75,7 +77,7 @@ export const scenario: Scenario = {
           concurrency: 1,
           batch: BATCH,
           note: "the same with { ttl: '1m', tags: ['users'] } held in a constant",
-          op: { async: () => mem.getOrSet(KEY, () => value, CALL_OPTIONS) },
+          op: { async: yieldingEvery(YIELD_EVERY, () => mem.getOrSet(KEY, () => value, CALL_OPTIONS)) },
         },
         {
           workload,
@@ -83,7 +85,7 @@ export const scenario: Scenario = {
           concurrency: 1,
           batch: BATCH,
           note: "a new { ttl: '1m', tags: ['users'] } literal on every call (the caller allocates it)",
-          op: { async: () => mem.getOrSet(KEY, () => value, { ttl: '1m', tags: ['users'] }) },
+          op: { async: yieldingEvery(YIELD_EVERY, () => mem.getOrSet(KEY, () => value, { ttl: '1m', tags: ['users'] })) },
         },
         {
           workload,
@@ -94,7 +96,7 @@ export const scenario: Scenario = {
             await tieredStrata.set(KEY, value)
             await expectHit(tieredStrata.get(KEY), 'strata GenericRedisCache')
           },
-          op: { async: () => tieredStrata.get(KEY) },
+          op: { async: yieldingEvery(YIELD_EVERY, () => tieredStrata.get(KEY)) },
         },
         {
           workload,
@@ -113,7 +115,7 @@ export const scenario: Scenario = {
           concurrency: 1,
           batch: BATCH,
           note: 'await Promise.resolve(lru.get(k)): the floor for any async get',
-          op: { async: () => Promise.resolve(lru.get(KEY)) },
+          op: { async: yieldingEvery(YIELD_EVERY, () => Promise.resolve(lru.get(KEY))) },
         },
         {
           workload,
@@ -124,7 +126,7 @@ export const scenario: Scenario = {
             await bento.cache.set({ key: KEY, value })
             await expectHit(bento.cache.get({ key: KEY }), 'bentocache')
           },
-          op: { async: () => bento.cache.get({ key: KEY }) },
+          op: { async: yieldingEvery(YIELD_EVERY, () => bento.cache.get({ key: KEY })) },
         },
         {
           workload,
@@ -135,7 +137,7 @@ export const scenario: Scenario = {
             await cable.tiered.set(KEY, value)
             await expectHit(cable.tiered.get(KEY), 'cacheable')
           },
-          op: { async: () => cable.tiered.get(KEY) },
+          op: { async: yieldingEvery(YIELD_EVERY, () => cable.tiered.get(KEY)) },
         },
       ]
       const results = await runCases(this.name, cases, config)

@@ -14,8 +14,8 @@ export interface InvalidationSource {
 
 /** What coherence does to the cache it guards, and what it reports. */
 export interface CoherenceHooks {
-  /** Drops keys from L1 and orders them after every read and load in flight. */
-  forget(keys: readonly string[]): void
+  /** Drops a key from L1 and bars fills from reads and writes that started before. */
+  forget(key: string): void
   /** Empties L1 in O(1) and orders the emptying after every read and load in flight. */
   fence(): void
   /** Whether the data connection can be used (connected, circuit not open). */
@@ -108,7 +108,7 @@ export class Coherence {
     this.#hooks = hooks
     this.#periodMs = settings.maxStalenessMs / 5
     this.#source = source({
-      invalidate: (keys) => this.#invalidate(keys),
+      invalidate: (key) => this.#invalidate(key),
       session: (session) => this.#onSession(session),
       error: (error) => this.#onError(error),
     })
@@ -217,26 +217,24 @@ export class Coherence {
     }
   }
 
-  #invalidate(keys: readonly string[] | null): void {
-    if (keys === null) {
+  /** One reported key (node-redis hands them over one by one): no allocation on this path. */
+  #invalidate(key: string | null): void {
+    if (key === null) {
       this.#fence()
       this.#received++
       this.#hooks.received(1, undefined)
       return
     }
-    const local: string[] = []
-    for (const key of keys) if (key.startsWith(this.#prefix)) local.push(key.slice(this.#prefix.length))
-    if (local.length === 0) return
+    if (!key.startsWith(this.#prefix)) return
+    const local = key.slice(this.#prefix.length)
     this.#hooks.forget(local)
-    this.#received += local.length
-    for (const key of local) {
-      let lagMs: number | undefined
-      if (timedWrites.size > 0 && timedWrites.has(this.#scope + key)) {
-        const resolvedAt = timedWrites.get(this.#scope + key)
-        lagMs = resolvedAt === undefined ? 0 : Math.max(0, monotonicMs() - resolvedAt)
-      }
-      this.#hooks.received(1, lagMs)
+    this.#received++
+    let lagMs: number | undefined
+    if (timedWrites.size > 0 && timedWrites.has(this.#scope + local)) {
+      const resolvedAt = timedWrites.get(this.#scope + local)
+      lagMs = resolvedAt === undefined ? 0 : Math.max(0, monotonicMs() - resolvedAt)
     }
+    this.#hooks.received(1, lagMs)
   }
 
   #fence(): void {

@@ -266,16 +266,14 @@ export class Engine {
   }
 
   /**
-   * Applies keys Redis reported as changed: drops them from L1, detaches their running loads (a
+   * Applies a key Redis reported as changed: drops it from L1, detaches its running load (a
    * later call must not join a load begun before the change) and bars L1 fills from reads and
    * writes that started before it.
    */
-  forgetReported(keys: readonly string[]): void {
-    for (const key of keys) {
-      this.#reported.touch(key)
-      this.flights.detachKey(key)
-      this.l1?.delete(key)
-    }
+  forgetReported(key: string): void {
+    this.#reported.touch(key)
+    this.flights.detachKey(key)
+    this.l1?.delete(key)
   }
 
   /** Deletes keys in both tiers; resolves how many existed (in Redis when it was reached). */
@@ -364,7 +362,7 @@ export class Engine {
   #coherenceHooks(): CoherenceHooks {
     const recorder = this.recorder
     return {
-      forget: (keys) => this.forgetReported(keys),
+      forget: (key) => this.forgetReported(key),
       fence: () => this.#fence(),
       reachable: () => this.l2 !== undefined && (this.l2.available || this.l2.connecting),
       changed: (from, to, reason) => recorder.coherence(from, to, reason),

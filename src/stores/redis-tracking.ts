@@ -4,8 +4,8 @@ import { type PlainRedisClient, RedisConnection, createPlainClient } from './red
 
 /** What a tracking connection reports. */
 export interface TrackingListener {
-  /** Keys Redis reports as changed (full Redis keys); `null` after `FLUSHDB`/`FLUSHALL`: everything. */
-  invalidate(keys: readonly string[] | null): void
+  /** A key Redis reports as changed (the full Redis key); `null` after `FLUSHDB`/`FLUSHALL`: everything. */
+  invalidate(key: string | null): void
   /**
    * Tracking is on (a new `session` number) or lost (`undefined`). Invalidations are complete
    * only within one session: any loss may have dropped some.
@@ -67,7 +67,7 @@ export class RedisTracking {
           ? createPlainClient(options, { emitInvalidate: true })
           : (external.duplicate({ RESP: 3, emitInvalidate: true, disableOfflineQueue: true, pingInterval: 0 }) as unknown as PlainRedisClient)
       client.on('invalidate', (key: Buffer | string | null) => {
-        if (client === this.#connection.client && this.#active !== undefined) this.#listener.invalidate(key === null ? null : [String(key)])
+        if (client === this.#connection.client && this.#active !== undefined) this.#listener.invalidate(key === null ? null : String(key))
       })
       client.on('error', (error: Error) => this.#listener.error(error))
       return client

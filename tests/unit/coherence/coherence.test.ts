@@ -9,7 +9,7 @@ function harness(offline: 'serve' | 'bypass' = 'bypass', maxStalenessMs = 50) {
   const log: string[] = []
   const state = { reachable: true, session: undefined as number | undefined }
   const hooks: CoherenceHooks = {
-    forget: (keys) => log.push(`forget ${keys.join(',')}`),
+    forget: (key) => log.push(`forget ${key}`),
     fence: () => log.push('fence'),
     reachable: () => state.reachable,
     changed: (from, to) => log.push(`${from}->${to}`),
@@ -76,9 +76,8 @@ describe('Coherence', () => {
     const h = harness()
     open.push(h.coherence)
     h.session(1)
-    h.listener().invalidate(['ns:a', 'other:b', 'ns:c'])
-    h.listener().invalidate(['other:x'])
-    expect(h.log.filter((l) => l.startsWith('forget'))).toEqual(['forget a,c'])
+    for (const key of ['ns:a', 'other:b', 'ns:c', 'other:x']) h.listener().invalidate(key)
+    expect(h.log.filter((l) => l.startsWith('forget'))).toEqual(['forget a', 'forget c'])
     const fences = h.log.filter((l) => l === 'fence').length
     h.listener().invalidate(null)
     expect(h.log.filter((l) => l === 'fence').length).toBe(fences + 1)
