@@ -170,7 +170,8 @@ export interface RawClient {
 
 export const RAW_PREFIX = `${KEY_PREFIX}_raw:`
 
-export async function rawRedis(redis: RedisTarget): Promise<RawClient> {
+/** `prefix`: where its keys go (default {@link RAW_PREFIX}); another cache's namespace puts them under that cache's tracking. */
+export async function rawRedis(redis: RedisTarget, prefix = RAW_PREFIX): Promise<RawClient> {
   const base = createClient({ url: redis.url, commandOptions: { timeout: 0 } })
   base.on('error', () => undefined)
   await base.connect()
@@ -179,13 +180,13 @@ export async function rawRedis(redis: RedisTarget): Promise<RawClient> {
   const unpackr = new Packr(STRATA_MSGPACK_OPTIONS)
   return {
     async get(key) {
-      const bytes = await client.get(RAW_PREFIX + key)
+      const bytes = await client.get(prefix + key)
       return bytes === null ? undefined : (unpackr.unpack(bytes) as unknown)
     },
     async set(key, value) {
       // pack() returns a view that later pack() calls never overwrite (msgpackr moves on or
       // allocates a new buffer), so it can be handed to the client as is.
-      await client.set(RAW_PREFIX + key, packr.pack(value), { expiration: { type: 'PX', value: TTL_MS } })
+      await client.set(prefix + key, packr.pack(value), { expiration: { type: 'PX', value: TTL_MS } })
     },
     close: () => base.close(),
   }

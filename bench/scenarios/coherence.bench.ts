@@ -24,7 +24,10 @@
  *    with an older version 250 ms after the last write).
  */
 import { deepStrictEqual } from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 
 import { CachePerformanceMonitor, type GenericRedisCache, type MonitorSink } from '../../src/index.js'
 import { prng } from '../../tests/helpers/prng.js'
@@ -150,6 +153,36 @@ const SET_KEYS = 1000
 const SET_IN_FLIGHT = 64
 const PEERS = 3
 
+/** `count` peer processes on `namespace`, each asked the same line and answering one JSON line. */
+async function startPeers(url: string, namespace: string, count: number) {
+  const script = fileURLToPath(new URL('../coherence-peer.ts', import.meta.url))
+  const peers = Array.from({ length: count }, () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, url, namespace], { stdio: ['pipe', 'pipe', 'inherit'] })
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+    return { child, lines }
+  })
+  const ask = async (line: string): Promise<Array<Record<string, unknown>>> =>
+    Promise.all(
+      peers.map(async ({ child, lines }) => {
+        child.stdin.write(`${line}\n`)
+        const next = await lines.next()
+        if (next.done === true) throw new Error('a peer process ended')
+        return JSON.parse(String(next.value)) as Record<string, unknown>
+      }),
+    )
+  const close = async (): Promise<void> => {
+    await Promise.all(
+      peers.map(({ child }) => {
+        const exited = new Promise((resolve) => child.once('exit', resolve))
+        child.stdin.end('exit\n')
+        setTimeout(() => child.kill('SIGKILL'), 5000).unref()
+        return exited
+      }),
+    )
+  }
+  return { ask, close }
+}
+
 async function setWithPeers({ redis, config }: BenchContext): Promise<Part> {
   const value = payload('1KB')
   const keys = Array.from({ length: SET_KEYS }, (_, i) => `cohset:${i}`)
@@ -157,17 +190,24 @@ async function setWithPeers({ redis, config }: BenchContext): Promise<Part> {
   const writer = await strataRedis(redis, 'coh_set')
   const peers: GenericRedisCache[] = []
   const aloneWriter = await strataRedis(redis, 'coh_set_alone')
+  const farWriter = await strataRedis(redis, 'coh_set_far')
+  const farPeers = await startPeers(redis.url, farWriter.namespace, PEERS)
   const offWriter = await strataRedis(redis, 'coh_set_off', { coherence: false })
   const raw = await rawRedis(redis)
+  const rawFar = await rawRedis(redis, `${farWriter.namespace}:raw-`)
   try {
     for (let p = 0; p < PEERS; p++) peers.push(await strataRedis(redis, 'coh_set'))
     const workload = 'set 1KB'
     const ON = `strata, coherence on, ${PEERS} peers hold the keys`
+    const FAR = `strata, coherence on, ${PEERS} peer processes hold the keys`
     const ALONE = 'strata, coherence on, no peers'
     const OFF = 'strata, coherence: false, no peers'
     const RAW = 'raw @redis/client SET + msgpack'
+    const RAW_FAR = `raw @redis/client SET + msgpack, ${PEERS} peer processes tracking the keys`
     let peersHeld = 0
     let receivedBefore = 0
+    let farHeld = 0
+    let farReceivedBefore = 0
     const received = (): number => peers.reduce((n, p) => n + (p.getStats().coherence?.invalidationsReceived ?? 0), 0)
     const cases: BenchCase[] = [
       {
@@ -190,6 +230,20 @@ async function setWithPeers({ redis, config }: BenchContext): Promise<Part> {
       {
         workload,
         concurrency: SET_IN_FLIGHT,
+        contender: FAR,
+        note: `the ${PEERS} peers in their own processes (bench/coherence-peer.ts), as in a deployment; they share this machine's CPUs`,
+        prepare: async () => {
+          for (const k of keys) await farWriter.set(k, value)
+          await strataVerified(farWriter)
+          farHeld = (await farPeers.ask(`warm ${SET_KEYS} cohset:`)).reduce((n, m) => n + Number(m.held), 0)
+          farReceivedBefore = (await farPeers.ask('stats')).reduce((n, m) => n + Number(m.received), 0)
+        },
+        op: { async: (i) => farWriter.set(key(i), value) },
+        failures: strataL2Failures(farWriter),
+      },
+      {
+        workload,
+        concurrency: SET_IN_FLIGHT,
         contender: ALONE,
         note: 'informational: the writer alone on its namespace',
         prepare: async () => void (await strataVerified(aloneWriter)),
@@ -205,15 +259,27 @@ async function setWithPeers({ redis, config }: BenchContext): Promise<Part> {
         failures: strataL2Failures(offWriter),
       },
       { workload, concurrency: SET_IN_FLIGHT, contender: RAW, op: { async: (i) => raw.set(key(i), value) } },
+      {
+        workload,
+        concurrency: SET_IN_FLIGHT,
+        contender: RAW_FAR,
+        note: `keys under the peer processes' namespace (${farWriter.namespace}:raw-…), so Redis reports every write to the peers and they spend the same CPU on this machine as in the row above`,
+        op: { async: (i) => rawFar.set(key(i), value) },
+      },
     ]
     const results = await runCases(NAME, cases, config)
     const r = (contender: string): number => rate(results, workload, contender, SET_IN_FLIGHT)
     const writes = writer.getStats().sets - SET_KEYS
     const peerStates = peers.map((p) => p.getStats().coherence)
+    const farStats = await farPeers.ask('stats')
+    const farWrites = farWriter.getStats().sets - SET_KEYS
+    const farReceived = farStats.reduce((n, m) => n + Number(m.received), 0) - farReceivedBefore
     return {
       cases: results,
       checks: [
-        check(NAME, `set 1 KB, ${SET_IN_FLIGHT} in flight, coherence on with ${PEERS} peers >= 0.7x raw SET + encode`, `${ON} / raw`, r(ON) / r(RAW), '>=', 0.7),
+        check(NAME, `set 1 KB, ${SET_IN_FLIGHT} in flight, coherence on with ${PEERS} peer processes >= 0.7x raw SET + encode`, `${FAR} / ${RAW_FAR}`, r(FAR) / r(RAW_FAR), '>=', 0.7),
+        info(NAME, `set 1 KB, coherence on with ${PEERS} peer processes vs raw without peers`, `${FAR} / raw`, r(FAR) / r(RAW)),
+        info(NAME, `set 1 KB, coherence on with ${PEERS} peers in this process vs raw`, `${ON} / raw`, r(ON) / r(RAW)),
         info(NAME, 'set 1 KB, coherence on with peers vs coherence off', `${ON} / ${OFF}`, r(ON) / r(OFF)),
         info(NAME, 'set 1 KB, coherence on with peers vs without peers', `${ON} / ${ALONE}`, r(ON) / r(ALONE)),
         info(NAME, 'set 1 KB, coherence on without peers vs raw', `${ALONE} / raw`, r(ALONE) / r(RAW)),
@@ -221,16 +287,20 @@ async function setWithPeers({ redis, config }: BenchContext): Promise<Part> {
       notes: [
         `set: before timing, the ${PEERS} peers held ${fmtInt(peersHeld)} of ${fmtInt(PEERS * SET_KEYS)} key copies in L1 (all ${PEERS + 1} caches verified); broadcast tracking reports every write of the prefix to every peer whether it holds the key or not, so after a key's first write the peers keep receiving its invalidations without holding it`,
         `set: the peers applied ${fmtInt(received() - receivedBefore)} invalidated keys for ${fmtInt(writes)} timed and warm-up writes (${(writes > 0 ? (received() - receivedBefore) / writes : 0).toFixed(2)} per write, ${PEERS} expected); peer states at the end: ${peerStates.map((s) => `${s?.state ?? '-'} (fences ${s?.fences ?? 0})`).join(', ')}`,
-        `set: the ${PEERS} peers run in this process, so the writer's rows include the peers' work on each invalidation (reading the push message, dropping the key); in a deployment that work is on the peers' machines`,
+        `set, peer processes: they held ${fmtInt(farHeld)} of ${fmtInt(PEERS * SET_KEYS)} key copies in L1 before timing, applied ${fmtInt(farReceived)} invalidated keys for ${fmtInt(farWrites)} writes, states at the end: ${farStats.map((m) => String(m.state)).join(', ')}`,
+        `set: the ${PEERS} in-process peers run in this process, so that row includes the peers' work on each invalidation (reading the push message, dropping the key); in a deployment that work is on the peers' machines`,
         `set: strata L2 writes that failed or were skipped, warm-up included: ${[writer, aloneWriter, offWriter].reduce((n, c) => n + strataL2Failures(c)(), 0)}`,
       ],
     }
   } finally {
+    await farPeers.close()
+    await farWriter.disconnect()
     await writer.disconnect()
     for (const p of peers) await p.disconnect()
     await aloneWriter.disconnect()
     await offWriter.disconnect()
     await raw.close()
+    await rawFar.close()
   }
 }
 
