@@ -67,6 +67,20 @@ describe('GenericRedisCache options', () => {
     throw new Error('expected E_INVALID_OPTIONS')
   })
 
+  it('keeps coherence on by default (100 ms, serve), off with false or without L1, and checks its fields', () => {
+    expect(resolveRedisCacheOptions({}).coherence).toEqual({ maxStalenessMs: 100, offline: 'serve' })
+    expect(resolveRedisCacheOptions({ coherence: { maxStaleness: '1s', offline: 'bypass' } }).coherence).toEqual({ maxStalenessMs: 1000, offline: 'bypass' })
+    expect(resolveRedisCacheOptions({ coherence: false }).coherence).toBe(false)
+    expect(resolveRedisCacheOptions({ l1: false }).coherence).toBe(false)
+    expect(new GenericRedisCache({ coherence: false }).getStats().coherence?.state).toBe('off')
+    expect(issuesOf(() => new GenericRedisCache({ coherence: { maxStaleness: '5ms', offline: 'maybe' as never, bound: 1 } as never }))).toEqual([
+      'coherence.bound',
+      'coherence.maxStaleness',
+      'coherence.offline',
+    ])
+    expect(issuesOf(() => new GenericRedisCache({ coherence: true as never }))).toEqual(['coherence'])
+  })
+
   it('turns compression on with true or an object, defaulting threshold 1024 and level 1', () => {
     expect(resolveRedisCacheOptions({ compression: true }).compression).toEqual({ thresholdBytes: 1024, level: 1 })
     expect(resolveRedisCacheOptions({ compression: { level: 6 } }).compression).toEqual({ thresholdBytes: 1024, level: 6 })
