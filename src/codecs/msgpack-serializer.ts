@@ -22,6 +22,11 @@ const OPTIONS = {
   // Decoded binary values get their own memory instead of pinning the whole Redis reply in L1,
   // so L1's byte accounting stays true. Costs one copy per binary field.
   copyBuffers: true,
+  // msgpackr would write a function as nil (`{ a: fn }` came back as `{ a: undefined }`, a bare
+  // function as something other instances cannot decode): refuse it, as symbols already are.
+  writeFunction: () => {
+    throw new TypeError('a function cannot be stored')
+  },
 } as Options
 
 // Two instances because a Packr keeps encoder state (its output buffer and record-shape
@@ -35,8 +40,9 @@ const unpackr = new Packr(OPTIONS)
  * `deserialize` is bounded by its input: trailing bytes, truncated data and unknown extension
  * types throw. msgpackr renames an own `__proto__` key to `__proto_` while decoding, so decoding
  * never pollutes a prototype (but such a key does not come back unchanged).
- * Known losses: `-0` comes back as `0`; functions inside objects come back as `undefined`;
- * class instances come back as plain objects. Binary values in the result are copies
+ * Functions and symbols, anywhere in the value, are refused (they throw, which the pipeline
+ * reports as `E_CODEC_ENCODE`). Known losses: `-0` comes back as `0`; class instances come back
+ * as plain objects. Binary values in the result are copies
  * (`copyBuffers`), never views that would keep the input alive.
  */
 export const msgpackSerializer: Serializer = Object.freeze({

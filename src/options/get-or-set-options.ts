@@ -1,6 +1,6 @@
 import { InvalidOptionsError, type OptionIssue } from '../errors.js'
 import { assertValidTags, isTagList } from '../shared/key.js'
-import { type Duration, parseDuration } from '../shared/duration.js'
+import { type Duration, MAX_DURATION_MS, parseDuration } from '../shared/duration.js'
 import { booleanOption, isRecord, rejectUnknownKeys } from '../shared/validate.js'
 
 /** Loader deadlines of `getOrSet`. */
@@ -159,7 +159,8 @@ function mergeSimple(raw: unknown, defaults: ResolvedGetOrSetPolicy): ResolvedGe
 }
 
 function quickDuration(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined
+  // Anything else (out of range included) takes the full path, which names the problem.
+  if (typeof value === 'number') return value >= 0 && value <= MAX_DURATION_MS ? value : undefined
   if (typeof value !== 'string') return undefined
   const known = DURATION_MEMO.get(value)
   if (known !== undefined) return known
