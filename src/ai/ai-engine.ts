@@ -9,10 +9,10 @@
  *    {@link AIEntry} with what the savings counters need, tagged for invalidation.
  */
 import { errors } from '../errors.js'
-import type { CacheInterface, Duration } from '../index.js'
-import { type ResolvedAIOptions, tierOf } from './ai-options.js'
+import type { CacheInterface, Duration, OptionIssue } from '../index.js'
+import { type ResolvedAIOptions, checkDuration, tierOf } from './ai-options.js'
 import { AIStats } from './ai-stats.js'
-import type { AIEntry, AILoadPolicy, AIRequest, GenerateControls } from './ai-types.js'
+import type { AIEntry, AILoadPolicy, AIRequest, GenerateControls, StreamControls } from './ai-types.js'
 import { usageOf } from './should-cache.js'
 
 /** A request after validation. */
@@ -45,11 +45,13 @@ export class AIEngine {
    */
   prepare(request: AIRequest, kind: 'lookup' | 'store' | 'stream'): PreparedRequest {
     const stream = kind === 'stream'
+    assertRequest(request)
     const { options } = request
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw invalid('options', 'expected an object of everything that changes the answer, such as { model, temperature }')
+    }
     if (this.options.requireModel && typeof options?.model !== 'string') {
-      throw new errors.E_INVALID_OPTIONS([
-        { path: 'options.model', message: 'expected the model id: answers of different models must never share a key (or set requireModel: false)' },
-      ])
+      throw invalid('options.model', 'expected the model id: answers of different models must never share a key (or set requireModel: false)')
     }
     const key = this.options.keyGenerator.keyFor(stream ? { ...request, stream } : request)
     if (kind !== 'store') this.stats.tier(tierOf(request.text.length, this.options.tiers))
@@ -193,4 +195,46 @@ export function makeEntry(prepared: PreparedRequest, kind: AIEntry['kind'], valu
 /** Whether a cached value is an AI entry of `kind` (anything else under an AI key is ignored). */
 export function isEntry(value: unknown, kind: AIEntry['kind']): value is AIEntry {
   return typeof value === 'object' && value !== null && (value as AIEntry).format === 1 && (value as AIEntry).kind === kind
+}
+
+/** Throws `E_INVALID_OPTIONS` unless `request` is an object (its fields are checked when its key is built). */
+export function assertRequest(request: unknown): asserts request is AIRequest {
+  if (typeof request !== 'object' || request === null) {
+    throw invalid('request', 'expected { text, operation, options?, question?, tenant? }')
+  }
+}
+
+const FLAGS = ['bypass', 'forceRefresh', 'noStore'] as const
+
+/**
+ * Throws one `E_INVALID_OPTIONS` listing every problem of `generate` and the per-call controls
+ * of `getOrGenerate` (or, with `stream`, of `getOrGenerateStream`). Checked before anything
+ * runs, so a typo never turns into a silent default (a stream's ttl is only used once it ends).
+ */
+export function assertCall(generate: unknown, controls: unknown, stream: boolean): asserts controls is StreamControls<unknown> {
+  const issues: OptionIssue[] = []
+  if (typeof generate !== 'function') issues.push({ path: 'generate', message: 'expected a function that calls the model' })
+  if (typeof controls !== 'object' || controls === null) {
+    issues.push({ path: 'controls', message: 'expected an object such as { forceRefresh: true, ttl: "1h" }, or nothing' })
+    throw new errors.E_INVALID_OPTIONS(issues)
+  }
+  const given = controls as Record<string, unknown>
+  for (const flag of FLAGS) {
+    if (given[flag] !== undefined && typeof given[flag] !== 'boolean') issues.push({ path: `controls.${flag}`, message: 'expected true or false' })
+  }
+  if (given.ttl !== undefined) checkDuration(given.ttl, 'controls.ttl', issues)
+  if (stream) {
+    if (given.assemble !== undefined && typeof given.assemble !== 'function') {
+      issues.push({ path: 'controls.assemble', message: 'expected a function (chunks) => response' })
+    }
+    const max = given.maxChunks
+    if (max !== undefined && !(typeof max === 'number' && Number.isInteger(max) && max >= 0)) {
+      issues.push({ path: 'controls.maxChunks', message: 'expected an integer >= 0' })
+    }
+  }
+  if (issues.length > 0) throw new errors.E_INVALID_OPTIONS(issues)
+}
+
+function invalid(path: string, message: string): Error {
+  return new errors.E_INVALID_OPTIONS([{ path, message }])
 }

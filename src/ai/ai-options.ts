@@ -193,7 +193,8 @@ function collect<T>(issues: OptionIssue[], build: () => T): T | undefined {
   }
 }
 
-function checkDuration(value: unknown, path: string, issues: OptionIssue[]): void {
+/** Records an issue unless `value` is a duration (milliseconds >= 0, or a string such as '10m'). */
+export function checkDuration(value: unknown, path: string, issues: OptionIssue[]): void {
   const ok = typeof value === 'number' ? Number.isFinite(value) && value >= 0 : typeof value === 'string' && DURATION.test(value)
   if (!ok) issues.push({ path, message: "expected milliseconds (a number >= 0) or a string such as '30s', '10m', '2h', '1d'" })
 }

@@ -1,6 +1,6 @@
 import { errors } from '../errors.js'
 import type { CacheInterface } from '../index.js'
-import { AIEngine } from './ai-engine.js'
+import { AIEngine, assertCall, assertRequest } from './ai-engine.js'
 import { type AIResponseCacheOptions, resolveAIOptions } from './ai-options.js'
 import type { AIPerformanceSummary } from './ai-stats.js'
 import { AIStreams, type StreamGenerator } from './ai-streams.js'
@@ -29,6 +29,10 @@ class TenantSeed {
  * everything that changes the answer, with per-operation TTLs, a rule that keeps failures out
  * of the cache, one model call for concurrent identical misses, stream recording and replay,
  * tenant isolation, and savings counters.
+ *
+ * Every method that returns a promise reports invalid input (a request that is not an object,
+ * an invalid text, operation, tenant or option, a bad `generate` or control) by rejecting with
+ * `E_INVALID_OPTIONS`, never by a synchronous throw; only the constructor and `forTenant` throw.
  *
  * @example
  * const ai = new AIResponseCache(cache, { prices: { 'gpt-4o-mini': { inputPerMillion: 0.15, outputPerMillion: 0.6 } } })
@@ -83,14 +87,22 @@ export class AIResponseCache {
    * whether it was stored.
    */
   cacheResponse(text: string, operation: string, options: AIRequestOptions, response: unknown, question?: string): Promise<boolean> {
-    const { engine } = this.#shared
-    return engine.store(engine.prepare({ text, operation, options, question, tenant: this.#tenant }, 'store'), response)
+    try {
+      const { engine } = this.#shared
+      return engine.store(engine.prepare({ text, operation, options, question, tenant: this.#tenant }, 'store'), response)
+    } catch (error) {
+      return rejection(error)
+    }
   }
 
   /** The stored response for this text, operation, options and question, or `undefined`. */
   getCachedResponse<T = unknown>(text: string, operation: string, options: AIRequestOptions, question?: string): Promise<T | undefined> {
-    const { engine } = this.#shared
-    return engine.lookup<T>(engine.prepare({ text, operation, options, question, tenant: this.#tenant }, 'lookup'))
+    try {
+      const { engine } = this.#shared
+      return engine.lookup<T>(engine.prepare({ text, operation, options, question, tenant: this.#tenant }, 'lookup'))
+    } catch (error) {
+      return rejection(error)
+    }
   }
 
   /**
@@ -99,8 +111,13 @@ export class AIResponseCache {
    * every waiting caller unchanged (not wrapped), and nothing is stored.
    */
   getOrGenerate<T>(request: AIRequest, generate: () => T | Promise<T>, controls: GenerateControls = {}): Promise<T> {
-    const { engine } = this.#shared
-    return engine.getOrGenerate(engine.prepare(this.#scoped(request), 'lookup'), generate, controls)
+    try {
+      const { engine } = this.#shared
+      assertCall(generate, controls, false)
+      return engine.getOrGenerate(engine.prepare(this.#scoped(request), 'lookup'), generate, controls)
+    } catch (error) {
+      return rejection(error)
+    }
   }
 
   /**
@@ -109,8 +126,13 @@ export class AIResponseCache {
    * A stream that throws or that every reader abandons stores nothing.
    */
   getOrGenerateStream<C>(request: AIRequest, generate: StreamGenerator<C>, controls: StreamControls<C> = {}): Promise<CachedStream<C>> {
-    const { engine, streams } = this.#shared
-    return streams.getOrGenerateStream(engine.prepare(this.#scoped(request), 'stream'), generate, controls)
+    try {
+      const { engine, streams } = this.#shared
+      assertCall(generate, controls, true)
+      return streams.getOrGenerateStream(engine.prepare(this.#scoped(request), 'stream'), generate, controls)
+    } catch (error) {
+      return rejection(error)
+    }
   }
 
   /**
@@ -118,16 +140,24 @@ export class AIResponseCache {
    * or with `tenant`, only that tenant's entries; otherwise every tenant's. Resolves how many.
    */
   invalidateByOperation(operation: string, tenant?: string): Promise<number> {
-    assertName(operation, 'operation')
-    const scope = this.#tenantOf(tenant)
-    return this.#shared.engine.cache.invalidateTags([scope === undefined ? `ai:op:${operation}` : `ai:tenant:${scope}:op:${operation}`])
+    try {
+      assertName(operation, 'operation')
+      const scope = this.#tenantOf(tenant)
+      return this.#shared.engine.cache.invalidateTags([scope === undefined ? `ai:op:${operation}` : `ai:tenant:${scope}:op:${operation}`])
+    } catch (error) {
+      return rejection(error)
+    }
   }
 
   /** Deletes every entry of a tenant (this view's, or `tenant`); resolves how many. */
   invalidateTenant(tenant?: string): Promise<number> {
-    const scope = this.#tenantOf(tenant)
-    if (scope === undefined) return Promise.reject(new errors.E_INVALID_OPTIONS([{ path: 'tenant', message: 'name the tenant to invalidate' }]))
-    return this.#shared.engine.cache.invalidateTags([`ai:tenant:${scope}`])
+    try {
+      const scope = this.#tenantOf(tenant)
+      if (scope === undefined) throw new errors.E_INVALID_OPTIONS([{ path: 'tenant', message: 'name the tenant to invalidate' }])
+      return this.#shared.engine.cache.invalidateTags([`ai:tenant:${scope}`])
+    } catch (error) {
+      return rejection(error)
+    }
   }
 
   /**
@@ -146,6 +176,7 @@ export class AIResponseCache {
 
   /** The request with this view's tenant; a view cannot act for another tenant. */
   #scoped(request: AIRequest): AIRequest {
+    assertRequest(request)
     if (this.#tenant === undefined || request.tenant === this.#tenant) return request
     if (request.tenant !== undefined) throw crossTenant(this.#tenant)
     return { ...request, tenant: this.#tenant }
@@ -160,4 +191,9 @@ export class AIResponseCache {
 
 function crossTenant(tenant: string): Error {
   return new errors.E_INVALID_OPTIONS([{ path: 'tenant', message: `this view is bound to tenant "${tenant}" and cannot act for another` }])
+}
+
+/** A promise rejected with what a validation threw: methods that return a promise never throw. */
+function rejection<T>(error: unknown): Promise<T> {
+  return Promise.reject(error instanceof Error ? error : new Error(String(error)))
 }

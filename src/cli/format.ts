@@ -18,9 +18,37 @@ export function redactUrl(url: string): string {
   if (match === null) return url
   const scheme = match[1] ?? ''
   const userInfo = match[2] ?? ''
+  return `${scheme}${redactUserInfo(userInfo)}@${url.slice(match[0].length)}`
+}
+
+/**
+ * The user-info of a URL anywhere in a text: scheme, then everything up to the last `@` before
+ * the path, query, fragment or end of the word (a password may itself hold `@` or `:`).
+ */
+const URL_USER_INFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#]*)@/gi
+
+/**
+ * Fields whose value is a secret, as `name=value` (URL queries, key=value logs) or `name: value`
+ * and `"name":"value"` (JSON, YAML). A separator is required: in Redis' own texts
+ * ("username-password pair") the word alone is not followed by a value.
+ */
+const SECRET_FIELD = /\b(password|passwd|pwd|pass|requirepass|masterauth|secret|token|auth)(["']?\s*[:=]\s*["']?)([^\s"'&,;}]+)/gi
+
+/**
+ * Text safe to print: the credentials of every URL in it (`redis://user:***@host`, and a lone
+ * user-info part, see {@link redactUrl}) and the values of known secret fields (`password=***`)
+ * are replaced by `***`. Nothing else changes: the password is never searched for as a word,
+ * because replacing every occurrence of it would reveal it ("cannot connect to *** at …" says
+ * the password is `Redis`) and mangle hosts that contain it.
+ */
+export function redactSecrets(text: string): string {
+  return text.replace(URL_USER_INFO, (_, scheme: string, userInfo: string) => `${scheme}${redactUserInfo(userInfo)}@`).replace(SECRET_FIELD, '$1$2***')
+}
+
+/** `user:password` → `user:***`; a part without `:` (read as a password by some clients) → `***`. */
+function redactUserInfo(userInfo: string): string {
   const colon = userInfo.indexOf(':')
-  const redacted = colon === -1 ? '***' : `${userInfo.slice(0, colon)}:***`
-  return `${scheme}${redacted}@${url.slice(match[0].length)}`
+  return colon === -1 ? '***' : `${userInfo.slice(0, colon)}:***`
 }
 
 /** `1234567` → `1,234,567`. */

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 
 import { registerStatsCommand } from './commands/stats.js'
+import { redactSecrets } from './format.js'
 import { type CliIo, type CommandContext, ExitCode, type ExitCodeValue, processIo } from './io.js'
 
 /** Builds a fresh `strata` program (commander keeps parse state, so one per run). */
@@ -38,7 +39,7 @@ export async function run(argv: readonly string[], io: CliIo = processIo): Promi
   } catch (error) {
     // Commander has already printed its message (unknown option, missing value) or the help.
     if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage
-    io.stderr(`strata: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`)
+    io.stderr(`strata: unexpected error: ${redactSecrets(error instanceof Error ? error.message : String(error))}\n`)
     return ExitCode.failure
   }
 }

@@ -5,6 +5,7 @@
  */
 import { createClient } from '@redis/client'
 
+import { redactSecrets } from './format.js'
 import { CliFailure } from './io.js'
 import type { Target } from './target.js'
 
@@ -17,7 +18,7 @@ export interface CliConnection {
   readonly client: CliRedisClient
   /**
    * Runs `command` and rejects with a {@link CliFailure} naming `what` if Redis does not answer
-   * within the deadline. Error texts are scrubbed of the URL's password.
+   * within the deadline. Error texts have URL credentials and secret fields redacted.
    */
   call<T>(what: string, command: (client: CliRedisClient) => Promise<T>): Promise<T>
   /** Destroys the socket at once (no QUIT round trip a frozen server would never answer). */
@@ -58,14 +59,14 @@ export async function openConnection(target: Target): Promise<CliConnection> {
     const timedOut = `no answer within ${target.timeoutMs} ms (--timeout)`
     const reason = firstError !== undefined ? describeError(firstError) : error instanceof DeadlineError ? timedOut : describeError(error)
     const text = `cannot connect to Redis at ${target.displayUrl}: ${reason}`
-    throw new CliFailure(scrub(text, target.password), { cause: error })
+    throw new CliFailure(redactSecrets(text), { cause: error })
   }
   const call = async <T>(what: string, command: (c: CliRedisClient) => Promise<T>): Promise<T> => {
     try {
       return await withDeadline(command(client), target.timeoutMs)
     } catch (error) {
       if (!(error instanceof DeadlineError)) {
-        throw new CliFailure(scrub(`Redis ${what} failed: ${describeError(error)}`, target.password), { cause: error })
+        throw new CliFailure(redactSecrets(`Redis ${what} failed: ${describeError(error)}`), { cause: error })
       }
       close()
       throw new CliFailure(`Redis did not answer ${what} within ${target.timeoutMs} ms (--timeout); is the server busy or frozen?`, { cause: error })
@@ -101,9 +102,4 @@ function describeError(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return describeError(error.errors[0])
   if (error instanceof Error) return error.message === '' ? error.name : error.message
   return String(error)
-}
-
-/** Belt and braces: node-redis messages should never carry the password, but make sure. */
-function scrub(text: string, password: string | undefined): string {
-  return password === undefined ? text : text.split(password).join('***')
 }

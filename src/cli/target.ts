@@ -36,8 +36,6 @@ export interface Target {
   readonly url: string
   /** The URL with its password (and a lone user-info part) replaced by `***`. */
   readonly displayUrl: string
-  /** The password from the URL, so error texts can be scrubbed of it; `undefined` when none. */
-  readonly password: string | undefined
   /** Cache namespace whose keys are inspected. */
   readonly namespace: string
   /** Deadline of the connection and of each Redis command, in ms. */
@@ -70,8 +68,8 @@ export function resolveTarget(flags: TargetFlags, env: Readonly<Record<string, s
     if (error instanceof InvalidOptionsError) throw new InvalidOptionsError(asFlagIssues(error.issues))
     throw error
   }
-  const password = parseUrlPassword(url)
-  return Object.freeze({ url, displayUrl: redactUrl(url), password, namespace, timeoutMs: durationMs(timeout) })
+  checkUrl(url)
+  return Object.freeze({ url, displayUrl: redactUrl(url), namespace, timeoutMs: durationMs(timeout) })
 }
 
 /** A bare number is milliseconds, as for every library duration; anything else is parsed as one. */
@@ -107,11 +105,10 @@ function asFlagIssues(issues: readonly OptionIssue[]): OptionIssue[] {
   return result
 }
 
-/** The library checked the URL already; this also reads its password, for scrubbing error texts. */
-function parseUrlPassword(url: string): string | undefined {
+/** Parses the URL as node-redis will when connecting (the library checked it already). */
+function checkUrl(url: string): void {
   try {
-    const password = RedisClient.parseURL(url).password
-    return password === undefined || password === '' ? undefined : password
+    RedisClient.parseURL(url)
   } catch {
     // Never echo the URL: it may carry a password.
     throw new InvalidOptionsError([{ path: '--url', message: BAD_URL }])

@@ -156,7 +156,7 @@ export function registerAICacheContract(name: string, target: AICacheContractTar
       const b = await ai.forTenant('globex').getOrGenerate(request, model.generate)
       expect(a).not.toEqual(b)
       expect(await ai.getCachedResponse('shared text', 'summarize', MODEL)).toBeUndefined()
-      expect(() => ai.forTenant('acme').getOrGenerate({ ...request, tenant: 'globex' }, model.generate)).toThrow(errors.E_INVALID_OPTIONS)
+      await expect(ai.forTenant('acme').getOrGenerate({ ...request, tenant: 'globex' }, model.generate)).rejects.toThrow(errors.E_INVALID_OPTIONS)
       expect(() => ai.forTenant('acme').forTenant('globex')).toThrow(errors.E_INVALID_OPTIONS)
       expect(() => ai.forTenant('acme|op:x')).toThrow(errors.E_INVALID_OPTIONS)
     })
@@ -192,7 +192,7 @@ export function registerAICacheContract(name: string, target: AICacheContractTar
 
     it('requires the model in the options unless told otherwise', async () => {
       const { ai } = await open()
-      expect(() => ai.getCachedResponse('t', 'qa', { temperature: 0 })).toThrow(/options\.model/)
+      await expect(ai.getCachedResponse('t', 'qa', { temperature: 0 })).rejects.toThrow(/options\.model/)
       const lax = (await open({ requireModel: false })).ai
       expect(await lax.cacheResponse('t', 'qa', {}, 'plain string answer')).toBe(true)
       expect(await lax.getCachedResponse('t', 'qa', {})).toBe('plain string answer')

@@ -2,9 +2,14 @@
  * Reads what `strata stats` reports from Redis: one SCAN pass over the namespace's keys, a
  * bounded MEMORY USAGE sample, then INFO and DBSIZE. Read-only, and never KEYS: SCAN walks the
  * keyspace in small steps, so a large database is never blocked.
+ *
+ * Only SCAN is required. MEMORY USAGE, INFO and DBSIZE may be refused (a least-privilege ACL
+ * user, a managed service that disables INFO): their figures are then `null`, with the reason.
  */
-import type { CliConnection } from '../redis-connection.js'
-import { DeadlineError } from '../redis-connection.js'
+import { ErrorReply } from '@redis/client'
+
+import { redactSecrets } from '../format.js'
+import type { CliConnection, CliRedisClient } from '../redis-connection.js'
 import { infoNumber, infoText, parseInfo } from '../redis-info.js'
 import type { Target } from '../target.js'
 import type { MemoryEstimate, NamespaceReport, ServerReport, StatsReport } from './stats-report.js'
@@ -104,8 +109,8 @@ export async function estimateMemory(connection: CliConnection, sample: readonly
       }
     }
   } catch (error) {
-    if (error instanceof Error && error.cause instanceof DeadlineError) throw error
-    return { estimatedBytes: null, sampledKeys: 0, note: `unavailable: ${error instanceof Error ? error.message : String(error)}` }
+    if (!isRefusal(error)) throw error
+    return { estimatedBytes: null, sampledKeys: 0, note: `unavailable: ${error.message}` }
   }
   if (measured === 0) return { estimatedBytes: null, sampledKeys: 0, note: 'unavailable: sampled keys expired during the scan' }
   const estimatedBytes = Math.round((total / measured) * keyCount)
@@ -113,10 +118,36 @@ export async function estimateMemory(connection: CliConnection, sample: readonly
   return { estimatedBytes, sampledKeys: measured, note: `estimate: ${how}` }
 }
 
-/** Server-wide figures from one INFO (default sections) and DBSIZE. */
+/**
+ * Whether a failed call is Redis refusing the command (an error reply such as `NOPERM` or
+ * `ERR unknown command`), as opposed to a lost connection or a missed deadline, which still fail.
+ */
+export function isRefusal(error: unknown): error is Error & { cause: ErrorReply } {
+  return error instanceof Error && error.cause instanceof ErrorReply
+}
+
+/** Runs `command`; a refusal is recorded in `refused` and gives `null`, anything else fails. */
+async function unlessRefused<T>(
+  connection: CliConnection,
+  what: string,
+  command: (client: CliRedisClient) => Promise<T>,
+  refused: string[],
+): Promise<T | null> {
+  try {
+    return await connection.call(what, command)
+  } catch (error) {
+    if (!isRefusal(error)) throw error
+    refused.push(`${what} unavailable: ${redactSecrets(error.cause.message)}`)
+    return null
+  }
+}
+
+/** Server-wide figures from one INFO (default sections) and DBSIZE; a refused command leaves its fields `null`. */
 export async function readServer(connection: CliConnection): Promise<ServerReport> {
-  const info = parseInfo(String(await connection.call('INFO', (client) => client.info())))
-  const databaseKeys = await connection.call('DBSIZE', (client) => client.dbSize())
+  const refused: string[] = []
+  const infoReply = await unlessRefused(connection, 'INFO', (client) => client.info(), refused)
+  const info = parseInfo(infoReply === null ? '' : String(infoReply))
+  const databaseKeys = await unlessRefused(connection, 'DBSIZE', (client) => client.dbSize(), refused)
   const keyspaceHits = infoNumber(info, 'keyspace_hits')
   const keyspaceMisses = infoNumber(info, 'keyspace_misses')
   return {
@@ -132,6 +163,7 @@ export async function readServer(connection: CliConnection): Promise<ServerRepor
     keyspaceMisses,
     hitRatio: hitRatio(keyspaceHits, keyspaceMisses),
     databaseKeys,
+    note: refused.length === 0 ? null : refused.join('; '),
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * What `strata stats` reports, and its two renderings: an aligned table for people and a JSON
  * document (`--json`) for scripts. Every number is what Redis said; `null` means Redis did not
- * say (a field missing from INFO, MEMORY USAGE refused).
+ * say (a field missing from INFO; INFO, DBSIZE or MEMORY USAGE refused, as for an ACL user
+ * without them).
  */
 import { formatBytes, formatCount, formatRatio, formatUptime, renderTable } from '../format.js'
 
@@ -34,7 +35,10 @@ export interface NamespaceReport {
   readonly memory: MemoryEstimate
 }
 
-/** Server-wide figures from `INFO` and `DBSIZE`; they are not per namespace. */
+/**
+ * Server-wide figures from `INFO` and `DBSIZE`; they are not per namespace. A command Redis
+ * refuses (ACL `NOPERM`, a command disabled by a managed service) leaves its fields `null`.
+ */
 export interface ServerReport {
   /** What these numbers cover. */
   readonly scope: string
@@ -58,8 +62,10 @@ export interface ServerReport {
   readonly keyspaceMisses: number | null
   /** hits / (hits + misses); `null` before the first lookup. */
   readonly hitRatio: number | null
-  /** `DBSIZE`: every key of the selected database, any namespace or none. */
-  readonly databaseKeys: number
+  /** `DBSIZE`: every key of the selected database, any namespace or none; `null` when DBSIZE is refused. */
+  readonly databaseKeys: number | null
+  /** Which commands Redis refused and what it answered, e.g. `INFO unavailable: NOPERM …`; `null` when none was. */
+  readonly note: string | null
 }
 
 /** The full result of `strata stats`. */
@@ -110,9 +116,16 @@ function serverRows(server: ServerReport): Array<[string, string]> {
     ['maxmemory_policy', server.maxmemoryPolicy ?? 'unknown'],
     ['keyspace_hits', maybe(server.keyspaceHits, formatCount)],
     ['keyspace_misses', maybe(server.keyspaceMisses, formatCount)],
-    ['hit ratio', server.hitRatio === null ? 'n/a (no lookups yet)' : formatRatio(server.hitRatio)],
-    ['keys in database (DBSIZE)', formatCount(server.databaseKeys)],
+    ['hit ratio', hitRatioText(server)],
+    ['keys in database (DBSIZE)', maybe(server.databaseKeys, formatCount)],
+    ...(server.note === null ? [] : [['note', server.note] as [string, string]]),
   ]
+}
+
+/** The ratio; "n/a" only when Redis said there was no lookup yet, "unknown" when it did not say. */
+function hitRatioText(server: ServerReport): string {
+  if (server.hitRatio !== null) return formatRatio(server.hitRatio)
+  return server.keyspaceHits === null || server.keyspaceMisses === null ? 'unknown' : 'n/a (no lookups yet)'
 }
 
 function maybe(value: number | null, format: (value: number) => string): string {

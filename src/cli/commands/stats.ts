@@ -20,9 +20,11 @@ export interface StatsFlags extends TargetFlags {
 const NOTES = `
 Counts come from SCAN (never KEYS) over this namespace's keys in the URL's database; the size
 is an estimate from MEMORY USAGE of up to 1,000 keys. INFO figures (memory, keyspace_hits,
-keyspace_misses, clients) are server-wide, not per namespace.
+keyspace_misses, clients) are server-wide, not per namespace. Only SCAN is required: figures of
+a refused MEMORY USAGE, INFO or DBSIZE (ACL NOPERM) are shown as unknown (null in JSON).
 
-Exit codes: 0 done, 1 Redis unreachable or not answering within --timeout, 2 invalid options.
+Exit codes: 0 done, 1 Redis unreachable, refusing SCAN or not answering within --timeout,
+2 invalid options.
 
 Examples:
   $ strata stats --namespace app

@@ -143,6 +143,107 @@ describe.skipIf(!hasRedis)('strata stats against a real Redis', () => {
     }
   })
 
+  it('redacts only the URL credentials: a password equal to a word or inside the host gives nothing away', async () => {
+    const gone = await startRedis()
+    await gone.stop()
+    // 'Redis' is a word of the message; '127.0.0' is part of the host and of the socket error.
+    for (const password of ['Redis', '127.0.0']) {
+      const io = capture()
+      expect(await run(['stats', '--url', `redis://:${password}@127.0.0.1:${gone.port}`, '--timeout', '500ms'], io)).toBe(1)
+      const target = `redis://:***@127.0.0.1:${gone.port}`
+      expect(io.err).toBe(`strata stats: cannot connect to Redis at ${target}: connect ECONNREFUSED 127.0.0.1:${gone.port}\n`)
+    }
+  })
+
+  it('redacts only the credentials when the password is a word of the output, on success and on WRONGPASS', async () => {
+    const secured = await startRedis()
+    try {
+      const admin = createClient({ url: secured.url })
+      await admin.connect()
+      await admin.configSet('requirepass', 'Redis')
+      admin.destroy()
+      const report = await statsJson(`redis://:Redis@127.0.0.1:${secured.port}`, nsA)
+      expect(report.target.url).toBe(`redis://:***@127.0.0.1:${secured.port}`)
+      // A wrong password that is also the first word of Redis' answer.
+      const io = capture()
+      expect(await run(['stats', '--url', `redis://:WRONGPASS@127.0.0.1:${secured.port}`, '--namespace', nsA], io)).toBe(1)
+      expect(io.err).toMatch(/^strata stats: cannot connect to Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: WRONGPASS invalid/)
+      const table = capture()
+      expect(await run(['stats', '--url', `redis://:Redis@127.0.0.1:${secured.port}`, '--namespace', nsA], table)).toBe(0)
+      expect(table.out).toContain(`strata stats: redis://:***@127.0.0.1:${secured.port}, namespace`)
+    } finally {
+      await secured.stop()
+    }
+  })
+
+  describe('as a least-privilege ACL user without INFO', () => {
+    /** A URL for `user`, created on the shared server with `rules` (password `pw`). */
+    async function aclUser(user: string, rules: string[]): Promise<string> {
+      const admin = createClient({ url: server.url })
+      await admin.connect()
+      try {
+        await admin.sendCommand(['ACL', 'SETUSER', user, 'reset', 'on', '>pw', ...rules])
+      } finally {
+        admin.destroy()
+      }
+      return server.url.replace('redis://', `redis://${user}:pw@`)
+    }
+
+    const READER = ['~*', '+@read', '+@keyspace', '+scan', '+ping', '+hello', '+client|setname', '+dbsize', '-info', '-@dangerous']
+
+    it('shows the namespace counts and the size, with the refused server fields null, and exits 0', async () => {
+      const url = await aclUser('stats-reader', READER)
+      const report = await statsJson(url, nsA)
+      expect(report.target.url).toBe(url.replace(':pw@', ':***@'))
+      expect(report.namespace).toMatchObject({ keys: 5, tagIndexKeys: 1, lockKeys: 0, countsExact: true })
+      expect(report.namespace.memory.sampledKeys).toBe(5)
+      expect(report.namespace.memory.estimatedBytes).toBeGreaterThan(5 * 100)
+      expect(report.server).toMatchObject({
+        redisVersion: null,
+        uptimeSeconds: null,
+        connectedClients: null,
+        usedMemory: null,
+        usedMemoryHuman: null,
+        maxmemory: null,
+        maxmemoryPolicy: null,
+        keyspaceHits: null,
+        keyspaceMisses: null,
+        hitRatio: null,
+        databaseKeys: 5 + 1 + 3 + 1 + 4,
+      })
+      expect(report.server.note).toMatch(/^INFO unavailable: .*NOPERM/)
+    })
+
+    it('prints the table with the refused fields as unknown and says why', async () => {
+      const url = await aclUser('stats-reader', READER)
+      const io = capture()
+      expect(await run(['stats', '--url', url, '--namespace', nsA], io)).toBe(0)
+      expect(io.err).toBe('')
+      expect(io.out).toMatch(/keys \(cache entries\)\s+5\n/)
+      expect(io.out).toMatch(/used_memory\s+unknown\n/)
+      expect(io.out).toMatch(/keys in database \(DBSIZE\)\s+14\n/)
+      expect(io.out).toMatch(/INFO unavailable: .*NOPERM/)
+      expect(io.out).not.toContain(':pw@')
+    })
+
+    it('reports estimatedBytes null when MEMORY USAGE and DBSIZE are refused too, and still exits 0', async () => {
+      const url = await aclUser('stats-scanner', ['~*', '+scan', '+ping', '+hello', '+client|setname'])
+      const report = await statsJson(url, nsA)
+      expect(report.namespace).toMatchObject({ keys: 5, tagIndexKeys: 1, memory: { estimatedBytes: null, sampledKeys: 0 } })
+      expect(report.namespace.memory.note).toMatch(/^unavailable: .*NOPERM/)
+      expect(report.server).toMatchObject({ redisVersion: null, keyspaceHits: null, hitRatio: null, databaseKeys: null })
+      expect(report.server.note).toMatch(/INFO unavailable: .*NOPERM.*DBSIZE unavailable: .*NOPERM/)
+    })
+
+    it('still exits 1 when SCAN itself is refused', async () => {
+      const url = await aclUser('stats-noscan', ['~*', '+ping', '+hello', '+client|setname'])
+      const io = capture()
+      expect(await run(['stats', '--url', url, '--namespace', nsA], io)).toBe(1)
+      expect(io.err).toMatch(/^strata stats: Redis SCAN failed: NOPERM/)
+      expect(io.err).not.toContain(':pw@')
+    })
+  })
+
   it('runs as a real process through src/cli/main.ts', async () => {
     const args = ['--import', 'tsx', 'src/cli/main.ts', 'stats', '--url', server.url, '--namespace', nsA, '--json']
     const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {

@@ -119,3 +119,107 @@ describe('AIResponseCache loadPolicy', () => {
     })
   })
 })
+
+/**
+ * Calls `call` and checks it does not throw synchronously: it must return a promise that rejects
+ * with E_INVALID_OPTIONS naming `path` (DESIGN: a promise-returning method never throws).
+ */
+async function expectRejects(call: () => Promise<unknown>, path: string): Promise<void> {
+  let result: unknown
+  expect(() => {
+    result = call()
+  }).not.toThrow()
+  expect(result).toBeInstanceOf(Promise)
+  await expect(result).rejects.toMatchObject({ code: 'E_INVALID_OPTIONS', issues: [expect.objectContaining({ path })] })
+}
+
+describe('AIResponseCache reports invalid input as a rejected promise, never a synchronous throw', () => {
+  const model = vi.fn(() => answer('never'))
+  const stream = vi.fn(async function* () {
+    yield 'never'
+  })
+
+  afterEach(() => {
+    expect(model).not.toHaveBeenCalled()
+    expect(stream).not.toHaveBeenCalled()
+  })
+
+  it.each([
+    ['a request that is not an object', null, 'request'],
+    ['a string request', 'summarize this', 'request'],
+    ['an invalid operation', { ...request, operation: 'sum|marize' }, 'operation'],
+    ['a missing operation', { text: 't', options: MODEL }, 'operation'],
+    ['a text that is not a string', { ...request, text: 42 }, 'text'],
+    ['options without a model', { ...request, options: { temperature: 0 } }, 'options.model'],
+    ['options that are not an object', { ...request, options: 'gpt-4o-mini' }, 'options'],
+    ['an option that cannot be hashed', { ...request, options: { ...MODEL, onToken: () => undefined } }, 'options.onToken'],
+    ['a question that is not a string', { ...request, question: 7 }, 'question'],
+    ['an invalid tenant', { ...request, tenant: 'a:b' }, 'tenant'],
+  ])('getOrGenerate and getOrGenerateStream: %s', async (_, bad, path) => {
+    const { ai } = open()
+    await expectRejects(() => ai.getOrGenerate(bad as never, model), path)
+    await expectRejects(() => ai.getOrGenerateStream(bad as never, stream), path)
+  })
+
+  it('getOrGenerate and getOrGenerateStream: another tenant on a tenant view', async () => {
+    const acme = open().ai.forTenant('acme')
+    await expectRejects(() => acme.getOrGenerate({ ...request, tenant: 'globex' }, model), 'tenant')
+    await expectRejects(() => acme.getOrGenerateStream({ ...request, tenant: 'globex' }, stream), 'tenant')
+  })
+
+  it.each([
+    ['a generate that is not a function', 'not a function', undefined, 'generate'],
+    ['controls that are not an object', model, 'fast', 'controls'],
+    ['null controls', model, null, 'controls'],
+    ['a non-boolean forceRefresh', model, { forceRefresh: 'yes' }, 'controls.forceRefresh'],
+    ['an invalid ttl', model, { ttl: 'soon' }, 'controls.ttl'],
+  ])('getOrGenerate and getOrGenerateStream: %s', async (_, generate, controls, path) => {
+    const { ai } = open()
+    await expectRejects(() => ai.getOrGenerate(request, generate as never, controls as never), path)
+    await expectRejects(() => ai.getOrGenerateStream(request, (generate === model ? stream : generate) as never, controls as never), path)
+  })
+
+  it.each([
+    ['an assemble that is not a function', { assemble: 'join' }, 'controls.assemble'],
+    ['a negative maxChunks', { maxChunks: -1 }, 'controls.maxChunks'],
+  ])('getOrGenerateStream: %s', async (_, controls, path) => {
+    const { ai } = open()
+    await expectRejects(() => ai.getOrGenerateStream(request, stream, controls as never), path)
+  })
+
+  it.each([
+    ['an invalid operation', ['t', 'sum marize', MODEL], 'operation'],
+    ['a text that is not a string', [undefined, 'summarize', MODEL], 'text'],
+    ['options without a model', ['t', 'summarize', {}], 'options.model'],
+    ['an option that cannot be hashed', ['t', 'summarize', { ...MODEL, client: new (class Client {})() }], 'options.client'],
+    ['a question that is not a string', ['t', 'qa', MODEL, 1], 'question'],
+  ])('getCachedResponse and cacheResponse: %s', async (_, [text, operation, options, question], path) => {
+    const { ai } = open()
+    const args = [text, operation, options] as [string, string, Record<string, unknown>]
+    await expectRejects(() => ai.getCachedResponse(...args, question as string), path)
+    await expectRejects(() => ai.cacheResponse(...args, answer('s'), question as string), path)
+  })
+
+  it('invalidateByOperation and invalidateTenant: invalid names and another tenant on a view', async () => {
+    const { ai } = open()
+    await expectRejects(() => ai.invalidateByOperation('op:x'), 'operation')
+    await expectRejects(() => ai.invalidateByOperation(42 as never), 'operation')
+    await expectRejects(() => ai.invalidateByOperation('summarize', 'a|b'), 'tenant')
+    await expectRejects(() => ai.forTenant('acme').invalidateByOperation('summarize', 'globex'), 'tenant')
+    await expectRejects(() => ai.invalidateTenant('acme*'), 'tenant')
+    await expectRejects(() => ai.forTenant('acme').invalidateTenant('globex'), 'tenant')
+    await expectRejects(() => ai.invalidateTenant(), 'tenant')
+  })
+
+  it('counts nothing for a refused request, and the view still works afterwards', async () => {
+    const { ai } = open()
+    await expectRejects(() => ai.getOrGenerate({ ...request, options: {} }, model), 'options.model')
+    await expectRejects(() => ai.getOrGenerate(request, model, { ttl: 'soon' as never }), 'controls.ttl')
+    await expectRejects(() => ai.getOrGenerateStream(request, stream, { maxChunks: 1.5 }), 'controls.maxChunks')
+    const summary = ai.getAIPerformanceSummary()
+    expect(summary.totals.requests).toBe(0)
+    expect(summary.textTierDistribution).toEqual({ small: 0, medium: 0, large: 0, xlarge: 0 })
+    expect(summary.keyGeneration.generated).toBe(0)
+    expect(await ai.getOrGenerate(request, () => answer('fine'))).toEqual(answer('fine'))
+  })
+})

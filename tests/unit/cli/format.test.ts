@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatBytes, formatCount, formatRatio, formatUptime, redactUrl, renderTable } from '../../../src/cli/format.js'
+import { formatBytes, formatCount, formatRatio, formatUptime, redactSecrets, redactUrl, renderTable } from '../../../src/cli/format.js'
 
 describe('redactUrl', () => {
   it('replaces the password and keeps the user, host, port and database', () => {
@@ -18,6 +18,47 @@ describe('redactUrl', () => {
 
   it('does not treat an @ after the host as credentials', () => {
     expect(redactUrl('redis://cache:6379/0?name=a@b')).toBe('redis://cache:6379/0?name=a@b')
+  })
+})
+
+describe('redactSecrets', () => {
+  it('redacts the credentials of every redis:// and rediss:// URL in a message, and keeps the rest', () => {
+    expect(redactSecrets('cannot connect to Redis at redis://:Redis@127.0.0.1:6379: connect ECONNREFUSED 127.0.0.1:6379')).toBe(
+      'cannot connect to Redis at redis://:***@127.0.0.1:6379: connect ECONNREFUSED 127.0.0.1:6379',
+    )
+    expect(redactSecrets('from rediss://app:s3cret@a:1/2 to redis://b@c:3 via redis://d:4')).toBe(
+      'from rediss://app:***@a:1/2 to redis://***@c:3 via redis://d:4',
+    )
+  })
+
+  it('keeps a word equal to the password, and a host that contains it', () => {
+    // The password 'Redis' and the password '127.0.0' must not be guessable from what is left.
+    expect(redactSecrets('Redis said: Redis is loading')).toBe('Redis said: Redis is loading')
+    expect(redactSecrets('redis://:127.0.0@127.0.0.1:1 refused: connect ECONNREFUSED 127.0.0.1:1')).toBe(
+      'redis://:***@127.0.0.1:1 refused: connect ECONNREFUSED 127.0.0.1:1',
+    )
+  })
+
+  it('redacts a password with @ or : in it, which ends at the last @ before the host', () => {
+    expect(redactSecrets('at redis://u:p@ss:w@rd@cache:6379/0 failed')).toBe('at redis://u:***@cache:6379/0 failed')
+  })
+
+  it('redacts the values of known secret fields, quoted or not', () => {
+    expect(redactSecrets('password=hunter2 user=app')).toBe('password=*** user=app')
+    expect(redactSecrets('{"password":"hunter2","db":2}')).toBe('{"password":"***","db":2}')
+    expect(redactSecrets("requirepass: 'hunter2', masterauth=hunter3")).toBe("requirepass: '***', masterauth=***")
+    expect(redactSecrets('redis://cache:6379/0?password=hunter2&db=1')).toBe('redis://cache:6379/0?password=***&db=1')
+  })
+
+  it('leaves Redis error texts about passwords readable', () => {
+    const text = 'WRONGPASS invalid username-password pair or user is disabled.'
+    expect(redactSecrets(text)).toBe(text)
+    expect(redactSecrets('NOAUTH Authentication required.')).toBe('NOAUTH Authentication required.')
+  })
+
+  it('is idempotent on redacted text', () => {
+    const once = redactSecrets('redis://app:s3cret@cache:1 password=x')
+    expect(redactSecrets(once)).toBe(once)
   })
 })
 

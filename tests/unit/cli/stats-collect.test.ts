@@ -1,5 +1,8 @@
+import { ErrorReply } from '@redis/client'
 import { describe, expect, it } from 'vitest'
-import { KeyTally, classifyKey, escapeGlob, hitRatio, namespaceMatch } from '../../../src/cli/commands/stats-collect.js'
+import { KeyTally, classifyKey, escapeGlob, estimateMemory, hitRatio, isRefusal, namespaceMatch, readServer } from '../../../src/cli/commands/stats-collect.js'
+import { CliFailure } from '../../../src/cli/io.js'
+import { type CliConnection, DeadlineError } from '../../../src/cli/redis-connection.js'
 import { globToRegExp } from '../../../src/shared/key.js'
 
 describe('namespaceMatch', () => {
@@ -55,5 +58,58 @@ describe('hitRatio', () => {
     expect(hitRatio(3, 1)).toBe(0.75)
     expect(hitRatio(0, 0)).toBeNull()
     expect(hitRatio(null, 1)).toBeNull()
+  })
+})
+
+/** A connection whose commands fail as `fail` says (by command name), or answer from `replies`. */
+function fakeConnection(replies: Record<string, unknown>, fail: Record<string, Error> = {}): CliConnection {
+  return {
+    client: undefined as never,
+    call: async (what) => {
+      const cause = fail[what]
+      if (cause !== undefined) throw new CliFailure(`Redis ${what} failed: ${cause.message}`, { cause })
+      return replies[what] as never
+    },
+    close: () => undefined,
+  }
+}
+
+const NOPERM = (command: string) => new ErrorReply(`NOPERM this user has no permissions to run the '${command}' command`)
+
+describe('isRefusal', () => {
+  it('is true only for a command Redis answered with an error', () => {
+    expect(isRefusal(new CliFailure('x', { cause: NOPERM('info') }))).toBe(true)
+    expect(isRefusal(new CliFailure('x', { cause: new DeadlineError(100) }))).toBe(false)
+    expect(isRefusal(new CliFailure('x', { cause: new Error('Socket closed unexpectedly') }))).toBe(false)
+    expect(isRefusal(NOPERM('info'))).toBe(false)
+  })
+})
+
+describe('readServer', () => {
+  it('reads INFO and DBSIZE', async () => {
+    const server = await readServer(fakeConnection({ INFO: 'redis_version:7.2.4\r\nkeyspace_hits:3\r\nkeyspace_misses:1\r\n', DBSIZE: 9 }))
+    expect(server).toMatchObject({ redisVersion: '7.2.4', hitRatio: 0.75, databaseKeys: 9, note: null })
+  })
+
+  it('leaves the fields of a refused INFO or DBSIZE null and says why', async () => {
+    const server = await readServer(fakeConnection({ DBSIZE: 9 }, { INFO: NOPERM('info') }))
+    expect(server).toMatchObject({ redisVersion: null, usedMemory: null, keyspaceHits: null, hitRatio: null, databaseKeys: 9 })
+    expect(server.note).toBe("INFO unavailable: NOPERM this user has no permissions to run the 'info' command")
+    const neither = await readServer(fakeConnection({}, { INFO: new ErrorReply('ERR unknown command'), DBSIZE: NOPERM('dbsize') }))
+    expect(neither.databaseKeys).toBeNull()
+    expect(neither.note).toBe("INFO unavailable: ERR unknown command; DBSIZE unavailable: NOPERM this user has no permissions to run the 'dbsize' command")
+  })
+
+  it('still fails when INFO misses the deadline or the connection drops', async () => {
+    await expect(readServer(fakeConnection({}, { INFO: new DeadlineError(100) }))).rejects.toBeInstanceOf(CliFailure)
+    await expect(readServer(fakeConnection({ INFO: '' }, { DBSIZE: new Error('Socket closed unexpectedly') }))).rejects.toThrow('Socket closed')
+  })
+})
+
+describe('estimateMemory', () => {
+  it('gives null when MEMORY USAGE is refused, and fails on a deadline', async () => {
+    const refused = await estimateMemory(fakeConnection({}, { 'MEMORY USAGE': NOPERM('memory|usage') }), ['app:1'], 1)
+    expect(refused).toEqual({ estimatedBytes: null, sampledKeys: 0, note: expect.stringMatching(/^unavailable: .*NOPERM/) })
+    await expect(estimateMemory(fakeConnection({}, { 'MEMORY USAGE': new DeadlineError(100) }), ['app:1'], 1)).rejects.toBeInstanceOf(CliFailure)
   })
 })

@@ -26,6 +26,7 @@ function report(overrides: { namespace?: Partial<StatsReport['namespace']>; serv
       keyspaceMisses: 100,
       hitRatio: 0.9,
       databaseKeys: 20_000,
+      note: null,
       ...overrides.server,
     },
   }
@@ -55,9 +56,45 @@ describe('renderStatsTable', () => {
     expect(text).toMatch(/keys \(cache entries\)\s+12,345 \(approximate\)/)
     expect(text).toMatch(/estimated size\s+unknown \(unavailable: NOPERM\)/)
     expect(text).toMatch(/keyspace_hits\s+unknown\n/)
-    expect(text).toMatch(/hit ratio\s+n\/a \(no lookups yet\)/)
+    expect(text).toMatch(/hit ratio\s+unknown\n/)
     expect(text).toMatch(/maxmemory\s+1,073,741,824 \(1\.0 GiB\)/)
     expect(text).not.toContain('null')
+  })
+})
+
+describe('renderStatsTable without INFO or DBSIZE (refused by an ACL)', () => {
+  const refused = {
+    redisVersion: null,
+    uptimeSeconds: null,
+    connectedClients: null,
+    usedMemory: null,
+    usedMemoryHuman: null,
+    maxmemory: null,
+    maxmemoryPolicy: null,
+    keyspaceHits: null,
+    keyspaceMisses: null,
+    hitRatio: null,
+    databaseKeys: null,
+    note: "INFO unavailable: NOPERM this user has no permissions to run the 'info' command",
+  }
+
+  it('shows every refused field as unknown, still shows the namespace, and says why', () => {
+    const text = renderStatsTable(report({ server: refused }))
+    expect(text).toMatch(/keys \(cache entries\)\s+12,345\n/)
+    const labels = ['redis_version', 'uptime_in_seconds', 'connected_clients', 'used_memory', 'maxmemory', 'maxmemory_policy', 'keyspace_hits', 'keyspace_misses']
+    for (const label of labels) expect(text).toMatch(new RegExp(`\\n {2}${label}\\s+unknown\\n`))
+    expect(text).toMatch(/hit ratio\s+unknown\n/)
+    expect(text).toMatch(/keys in database \(DBSIZE\)\s+unknown\n/)
+    expect(text).toMatch(/\n {2}note\s+INFO unavailable: NOPERM this user has no permissions to run the 'info' command\n$/)
+    expect(text).not.toContain('null')
+  })
+
+  it('says "no lookups yet" only when INFO reported zero hits and zero misses', () => {
+    expect(renderStatsTable(report({ server: { keyspaceHits: 0, keyspaceMisses: 0, hitRatio: null } }))).toMatch(/hit ratio\s+n\/a \(no lookups yet\)\n/)
+  })
+
+  it('prints no note row when everything was read', () => {
+    expect(renderStatsTable(report())).not.toMatch(/\n {2}note\s/)
   })
 })
 

@@ -15,7 +15,7 @@ function issuesOf(fn: () => unknown): Array<{ path: string; message: string }> {
 describe('resolveTarget', () => {
   it('defaults to the library defaults: local Redis, namespace strata, 2 s', () => {
     const target = resolveTarget({}, {})
-    expect(target).toMatchObject({ url: 'redis://127.0.0.1:6379', namespace: 'strata', timeoutMs: 2000, password: undefined })
+    expect(target).toEqual({ url: 'redis://127.0.0.1:6379', displayUrl: 'redis://127.0.0.1:6379', namespace: 'strata', timeoutMs: 2000 })
   })
 
   it('repeats the library default namespace, which the public API does not export', () => {
@@ -35,10 +35,9 @@ describe('resolveTarget', () => {
     expect(resolveTarget({ timeout: '750' }, {}).timeoutMs).toBe(750)
   })
 
-  it('keeps the password for scrubbing but shows the URL redacted', () => {
-    const target = resolveTarget({ url: 'redis://app:hunter2@cache:6379/3' }, {})
-    expect(target.password).toBe('hunter2')
-    expect(target.displayUrl).toBe('redis://app:***@cache:6379/3')
+  it('shows the URL with only its credentials redacted, even when the password is part of the host', () => {
+    expect(resolveTarget({ url: 'redis://app:hunter2@cache:6379/3' }, {}).displayUrl).toBe('redis://app:***@cache:6379/3')
+    expect(resolveTarget({ url: 'redis://:cache@cache.internal:6379' }, {}).displayUrl).toBe('redis://:***@cache.internal:6379')
   })
 
   it('reports every invalid flag at once, by its flag name, through the library resolver', () => {
