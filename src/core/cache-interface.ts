@@ -88,6 +88,11 @@ export interface CacheStats {
         /** Corrupt or foreign entries found, counted as misses and deleted. */
         decodeErrors: number
         connected: boolean
+        /**
+         * Why connecting last failed, while not connected: a Redis error word (`WRONGPASS`, `ERR`
+         * for a full server…) or a Node error code (`ECONNREFUSED`, `ERR_TLS_CERT_ALTNAME_INVALID`…).
+         */
+        lastError: { code: string; message: string } | undefined
         circuit: BreakerState
         /**
          * Invalidations (deletes, patterns, tags, clears) that could not reach Redis and wait,

@@ -9,7 +9,7 @@ import { Generations } from './generations.js'
 import { LocalTier } from './local-tier.js'
 import { PendingInvalidations } from './pending-invalidations.js'
 import { Recorder } from './recorder.js'
-import { DELETE_MARK_LIFETIME_MS, type RemoteFailure, type RemoteOutcome, type RemoteRead, type RemoteTier, type RemoteTierParams } from './remote-tier.js'
+import { DELETE_MARK_LIFETIME_MS, failureReason, type RemoteFailure, type RemoteOutcome, type RemoteRead, type RemoteTier, type RemoteTierParams } from './remote-tier.js'
 import { SingleFlight } from './single-flight.js'
 
 export type { EntryShape }
@@ -415,7 +415,7 @@ export class Engine {
       enqueue()
       this.recorder.queued()
     }
-    const reason = failure.kind === 'skipped' ? 'skipped' : failure.reason
+    const reason = failureReason(failure)
     this.recorder.failure(failure.error, reason, operation, keys?.length === 1 ? keys[0]?.key : undefined)
     if (!this.#suppressL2Errors) throw failure.error as CacheError
   }

@@ -1,6 +1,6 @@
 import { globToRegExp } from '../shared/key.js'
 import type { Recorder } from './recorder.js'
-import type { RemoteOutcome, RemoteTier } from './remote-tier.js'
+import { type RemoteOutcome, type RemoteTier, failureReason } from './remote-tier.js'
 
 /** Most queued keys, patterns and tags before the queue collapses into one namespace clear. */
 const MAX_PENDING = 10_000
@@ -117,7 +117,7 @@ export class PendingInvalidations {
     for (const step of steps) {
       const outcome = await step()
       if (outcome.kind !== 'ok') {
-        recorder.failure(outcome.error, outcome.kind === 'skipped' ? 'skipped' : outcome.reason, 'invalidate:queued')
+        recorder.failure(outcome.error, failureReason(outcome), 'invalidate:queued')
         return
       }
     }

@@ -1,6 +1,8 @@
+import { ErrorReply } from '@redis/client'
+
 import { CodecPipeline } from '../codecs/pipeline.js'
 import { CacheError, CodecDecodeError, L2UnavailableError } from '../errors.js'
-import type { CacheMonitor } from '../monitoring/monitor-sink.js'
+import type { CacheMonitor, ErrorReason } from '../monitoring/monitor-sink.js'
 import type { ResolvedRedisCacheOptions } from '../options/resolve-cache-options.js'
 import type { CacheEntry } from '../shared/cache-entry.js'
 import { escapeGlob } from '../shared/key.js'
@@ -12,7 +14,14 @@ import type { Recorder } from './recorder.js'
 /** Why an L2 call produced no answer. */
 export type RemoteFailure =
   | { readonly kind: 'skipped'; readonly error: L2UnavailableError }
-  | { readonly kind: 'error'; readonly error: L2UnavailableError; readonly reason: 'deadline' | 'connection' }
+  /** `reply`: Redis answered with an error (a refused command): not an outage, never counted by the breaker. */
+  | { readonly kind: 'error'; readonly error: L2UnavailableError; readonly reason: 'deadline' | 'connection' | 'reply' }
+
+/** How an L2 failure is counted and reported (`cache:error`, error metrics). */
+export function failureReason(failure: RemoteFailure): ErrorReason {
+  if (failure.kind === 'skipped') return 'skipped'
+  return failure.reason === 'reply' ? 'other' : failure.reason
+}
 
 /** An L2 call's outcome: its answer, or why there is none. */
 export type RemoteOutcome<T> = { readonly kind: 'ok'; readonly value: T } | RemoteFailure
@@ -36,7 +45,9 @@ export interface RemoteTierParams {
   readonly store: RemoteStore
   readonly options: ResolvedRedisCacheOptions
   /** Only for codec timings and the breaker's transitions; outcomes are counted by the engine. */
-  readonly recorder: Pick<Recorder, 'circuit' | 'connection'> & { readonly instr: { readonly name: string; readonly monitor: CacheMonitor | undefined } }
+  readonly recorder: Pick<Recorder, 'circuit' | 'connection' | 'failure'> & {
+    readonly instr: { readonly name: string; readonly monitor: CacheMonitor | undefined }
+  }
   /** Told when the connection becomes ready, after the breaker has closed. */
   readonly onReady: () => void
   /** Told once, when the tier first starts connecting (first use or `connect()`). */
@@ -45,6 +56,20 @@ export interface RemoteTierParams {
 
 /** Operations bounded by the read deadline; every other one by the write deadline. */
 const READ_OPERATIONS = new Set(['get', 'getMany', 'scan', 'lockTtl', 'info', 'tagEpoch'])
+
+/** A long operation's whole bound, in deadlines (each of its round trips gets one). */
+const LONG_DEADLINES = 40
+
+/** Bounds one round trip of a long operation by one deadline. */
+type Step = <T>(promise: Promise<T>) => Promise<T>
+
+const passThrough: Step = (promise) => promise
+
+/** Keys remembered as suspect (a read ran past its deadline, or held a foreign type). */
+const MAX_SUSPECTS = 1024
+
+/** What the envelope adds around a payload at most (header, key id, trailer), with room to spare. */
+const ENVELOPE_SLACK_BYTES = 64
 
 /**
  * How long a delete's mark lasts in Redis (see `DELETE_MARKED`), and so the longest a load may
@@ -76,6 +101,11 @@ export class RemoteTier {
   readonly #scanPrefix: string
   readonly #stateKey: string
   readonly #skippedOutcomes = new Map<string, RemoteFailure>()
+  /**
+   * Keys to read with `GET_BOUNDED` (length and type checked in Redis) instead of `GET`: a read
+   * of theirs ran past its deadline (possibly a huge value) or met another type. Bounded.
+   */
+  readonly #suspects = new Set<string>()
   #started = false
   /** Until the first connection attempt settles, calls wait for it (each up to its deadline). */
   #firstAttempt = true
@@ -108,6 +138,13 @@ export class RemoteTier {
       else if (!this.#closing) this.#breaker.trip()
       recorder.connection(ready)
       if (ready) onReady()
+    })
+    // Why connecting fails (a refused password or certificate, a full server) reaches
+    // `cache:error` once per distinct reason, and `getStats().l2.lastError`.
+    store.onError((error) => {
+      if (this.#closing) return
+      const cause = Object.assign(new Error(`${error.code}: ${error.message}`), { code: error.code })
+      recorder.failure(new L2UnavailableError('connect', cause), 'connection', 'connect')
     })
     // A health PING answered after failures (a server back from a stall) closes the breaker at
     // once, instead of after openDuration and a probe of its own.
@@ -143,15 +180,50 @@ export class RemoteTier {
   /** Reads and decodes one entry; a corrupt one is deleted (compare-and-delete) and reported. */
   async read(key: string): Promise<RemoteRead> {
     const fullKey = this.#prefix + key
+    if (this.#suspects.size > 0 && this.#suspects.has(fullKey)) return this.#boundedRead(key, fullKey)
     const outcome = await this.#call('get', () => this.#store.get(fullKey))
+    if (outcome.kind === 'error') {
+      if (outcome.reason === 'deadline') this.#suspect(fullKey)
+      else if (outcome.reason === 'reply' && isWrongType(outcome.error)) return this.#boundedRead(key, fullKey)
+    }
     if (outcome.kind !== 'ok') return outcome
     return outcome.value === undefined ? MISS : this.#decode(key, outcome.value)
+  }
+
+  /**
+   * Reads a suspect key without transferring what would be refused: a value over the size bound
+   * or of another type is unlinked in Redis and reported as corrupt (a miss).
+   */
+  async #boundedRead(key: string, fullKey: string): Promise<RemoteRead> {
+    const outcome = await this.#call('get', () => this.#store.getBounded(fullKey, this.#maxStoredBytes))
+    if (outcome.kind !== 'ok') return outcome
+    const value = outcome.value
+    if (value === undefined) return MISS
+    if (value instanceof Uint8Array) {
+      this.#suspects.delete(fullKey)
+      return this.#decode(key, value)
+    }
+    this.#suspects.delete(fullKey)
+    const why = value.refused === 'type' ? 'the key held another Redis type' : `${value.refused} bytes, over the size bound (${this.#maxStoredBytes})`
+    return { kind: 'corrupt', error: new CodecDecodeError(`${why}; deleted`) }
+  }
+
+  #suspect(fullKey: string): void {
+    if (this.#suspects.size >= MAX_SUSPECTS) this.#suspects.delete(this.#suspects.values().next().value as string)
+    this.#suspects.add(fullKey)
+  }
+
+  /** The largest stored entry accepted: `maxValueBytes` plus the envelope. */
+  get #maxStoredBytes(): number {
+    return this.#options.maxValueBytes + ENVELOPE_SLACK_BYTES
   }
 
   /** Reads many entries in one MGET; results align with `keys`. */
   async readMany(keys: readonly string[]): Promise<RemoteRead[]> {
     if (keys.length === 0) return []
-    const outcome = await this.#call('getMany', () => this.#store.getMany(keys.map((key) => this.#prefix + key)))
+    const fullKeys = keys.map((key) => this.#prefix + key)
+    const outcome = await this.#call('getMany', () => this.#store.getMany(fullKeys))
+    if (outcome.kind === 'error' && outcome.reason === 'deadline') for (const fullKey of fullKeys) this.#suspect(fullKey)
     if (outcome.kind !== 'ok') return keys.map(() => outcome)
     return keys.map((key, i) => {
       const bytes = outcome.value[i]
@@ -192,10 +264,10 @@ export class RemoteTier {
   deletePattern(pattern: string): Promise<RemoteOutcome<number>> {
     return this.#call(
       'deletePattern',
-      async () => {
+      async (step) => {
         let removed = 0
-        for await (const batch of this.#store.scan(this.#scanPrefix + pattern)) {
-          removed += await this.#deleteMarked(batch.map((fullKey) => fullKey.slice(this.#prefix.length)))
+        for await (const batch of this.#scan(this.#scanPrefix + pattern, step)) {
+          removed += await step(this.#deleteMarked(batch.map((fullKey) => fullKey.slice(this.#prefix.length))))
         }
         return removed
       },
@@ -210,11 +282,11 @@ export class RemoteTier {
   deleteTags(tags: readonly string[]): Promise<RemoteOutcome<{ removed: number; keys: string[] }>> {
     return this.#call(
       'deleteTags',
-      async () => {
+      async (step) => {
         let removed = 0
         const keys: string[] = []
         for (const name of tags) {
-          const done = await this.#store.invalidateTag({ indexKey: this.#tagKey(name), stateKey: this.#stateKey, name })
+          const done = await step(this.#store.invalidateTag({ indexKey: this.#tagKey(name), stateKey: this.#stateKey, name }))
           removed += done.removed
           for (const fullKey of done.keys) keys.push(fullKey.slice(this.#prefix.length))
         }
@@ -228,10 +300,10 @@ export class RemoteTier {
   clear(): Promise<RemoteOutcome<number>> {
     return this.#call(
       'clear',
-      async () => {
-        await this.#store.markCleared(this.#stateKey)
-        const removed = await this.#unlinkScan(`${this.#scanPrefix}*`)
-        await this.#unlinkScan(`${escapeGlob(this.#options.namespace)}#tag:*`)
+      async (step) => {
+        await step(this.#store.markCleared(this.#stateKey))
+        const removed = await this.#unlinkScan(`${this.#scanPrefix}*`, step)
+        await this.#unlinkScan(`${escapeGlob(this.#options.namespace)}#tag:*`, step)
         return removed
       },
       'long',
@@ -247,9 +319,9 @@ export class RemoteTier {
   async keys(pattern: string): Promise<RemoteOutcome<string[]>> {
     return this.#call(
       'scan',
-      async () => {
+      async (step) => {
         const found = new Set<string>()
-        for await (const batch of this.#store.scan(this.#scanPrefix + pattern)) {
+        for await (const batch of this.#scan(this.#scanPrefix + pattern, step)) {
           for (const fullKey of batch) found.add(fullKey.slice(this.#prefix.length))
         }
         return [...found]
@@ -283,9 +355,15 @@ export class RemoteTier {
 
   /** Redis `used_memory` in bytes, or `undefined` when Redis cannot be asked. */
   async usedMemory(): Promise<number | undefined> {
-    const outcome = await this.#call('info', () => this.#store.info('memory'))
-    const match = outcome.kind === 'ok' ? /^used_memory:(\d+)/m.exec(outcome.value) : null
-    return match ? Number(match[1]) : undefined
+    // Statistics never go through the breaker: a refused INFO (an ACL without it) is no outage.
+    if (!this.#store.isReady) return undefined
+    try {
+      const info = await withDeadline(this.#store.info('memory'), this.#options.l2TimeoutMs.read, 'L2 info')
+      const match = /^used_memory:(\d+)/m.exec(info)
+      return match ? Number(match[1]) : undefined
+    } catch {
+      return undefined
+    }
   }
 
   /** Key of the lock guarding loads of `key`, and the channel its releases are announced on. */
@@ -298,10 +376,20 @@ export class RemoteTier {
     return this.#store.deleteMarked(entries, { stateKey: this.#stateKey, lifetimeMs: DELETE_MARK_LIFETIME_MS })
   }
 
-  async #unlinkScan(match: string): Promise<number> {
+  async #unlinkScan(match: string, step: Step): Promise<number> {
     let removed = 0
-    for await (const batch of this.#store.scan(match)) removed += await this.#store.deleteMany(batch)
+    for await (const batch of this.#scan(match, step)) removed += await step(this.#store.deleteMany(batch))
     return removed
+  }
+
+  /** SCAN batches, each `SCAN` round trip bounded by `step`. */
+  async *#scan(match: string, step: Step): AsyncIterable<string[]> {
+    const batches = this.#store.scan(match)[Symbol.asyncIterator]()
+    for (;;) {
+      const next = await step(batches.next())
+      if (next.done === true) return
+      yield next.value
+    }
   }
 
   /** Whether the first connection attempt is still under way (Redis not known to be down yet). */
@@ -346,8 +434,11 @@ export class RemoteTier {
       return { kind: 'found', entry: this.#codec.decode(bytes) }
     } catch (error) {
       // Leaving the bytes would make every later read pay for the same failure. Compare-and-
-      // delete, so a writer that replaced them meanwhile keeps its fresh value.
-      void this.#store.deleteIfEquals(this.#prefix + key, bytes).catch(() => undefined)
+      // delete, so a writer that replaced them meanwhile keeps its fresh value; an oversized value
+      // is not sent back for the comparison: a bounded read unlinks it if it is still too long.
+      const fullKey = this.#prefix + key
+      if (bytes.byteLength > this.#maxStoredBytes) void this.#store.getBounded(fullKey, this.#maxStoredBytes).catch(() => undefined)
+      else void this.#store.deleteIfEquals(fullKey, bytes).catch(() => undefined)
       return { kind: 'corrupt', error: error instanceof CacheError ? error : new CodecDecodeError('unexpected failure', error) }
     }
   }
@@ -355,17 +446,27 @@ export class RemoteTier {
   /**
    * Runs one L2 call: connects on first use (waiting no longer than the call's deadline),
    * skips it while disconnected or while the breaker is open, and bounds it by `deadlines`
-   * times its deadline (`long`: scans and tag invalidations, which take many round trips).
+   * times its deadline (`long`: scans and tag invalidations, which take many round trips, each
+   * bounded by one deadline through `step`, and {@link LONG_DEADLINES} deadlines in all).
    */
-  async #call<T>(operation: string, run: () => Promise<T>, deadlines: number | 'long' = 1): Promise<RemoteOutcome<T>> {
+  async #call<T>(operation: string, run: (step: Step) => Promise<T>, deadlines: number | 'long' = 1): Promise<RemoteOutcome<T>> {
     const base = READ_OPERATIONS.has(operation) ? this.#options.l2TimeoutMs.read : this.#options.l2TimeoutMs.write
     if (this.#firstAttempt) await this.connect(base)
     if (!this.#store.isReady || !this.#breaker.allow()) return this.#skipped(operation)
+    // A long operation (scans, tag invalidations) is many round trips: each gets the deadline,
+    // and the whole one LONG_DEADLINES of them.
+    const step: Step = deadlines === 'long' ? (promise) => withDeadline(promise, base, `L2 ${operation} step`) : passThrough
     try {
-      const value = await withDeadline(run(), base * (deadlines === 'long' ? 40 : Math.max(1, deadlines)), `L2 ${operation}`)
+      const value = await withDeadline(run(step), base * (deadlines === 'long' ? LONG_DEADLINES : Math.max(1, deadlines)), `L2 ${operation}`)
       this.#breaker.recordSuccess()
       return value === undefined ? (OK_VOID as RemoteOutcome<T>) : { kind: 'ok', value }
     } catch (error) {
+      // An error reply (WRONGTYPE, NOPERM, a refused argument) comes from a server that answers:
+      // only connection errors and deadlines count towards the breaker.
+      if (error instanceof ErrorReply) {
+        this.#breaker.recordSuccess()
+        return { kind: 'error', error: new L2UnavailableError(operation, error), reason: 'reply' }
+      }
       this.#breaker.recordFailure()
       const reason = error instanceof DeadlineExceeded ? 'deadline' : 'connection'
       return { kind: 'error', error: new L2UnavailableError(operation, error), reason }
@@ -374,6 +475,10 @@ export class RemoteTier {
 }
 
 const MISS: RemoteRead = Object.freeze({ kind: 'miss' })
+
+function isWrongType(error: L2UnavailableError): boolean {
+  return error.cause instanceof ErrorReply && error.cause.message.startsWith('WRONGTYPE')
+}
 
 /** Redis keeps an entry until the end of its grace: the logical ttl is checked on read. */
 function physicalTtl(entry: CacheEntry, now: number): number | undefined {

@@ -59,6 +59,7 @@ export class StatsSnapshot {
         skipped: s.l2Skipped,
         decodeErrors: s.decodeErrors,
         connected: l2.store.isReady,
+        lastError: l2.store.lastError,
         circuit: l2.breaker.state,
         pendingInvalidations: this.#source.pendingInvalidations,
         queuedInvalidations: s.queuedInvalidations,

@@ -20,6 +20,35 @@ export function reconnectDelayMs(retries: number, minMs: number, maxMs: number, 
   return Math.round(step / 2 + (random() * step) / 2)
 }
 
+/** Why the last connection attempt failed: a Redis error word or a Node error code, and its message. */
+export interface ConnectionError {
+  /** `WRONGPASS`, `NOAUTH`, `ERR` (e.g. max number of clients), `ECONNREFUSED`, `ERR_TLS_CERT_ALTNAME_INVALID`… */
+  readonly code: string
+  readonly message: string
+}
+
+/** Describes a connection error without anything but what the error itself says. @internal */
+export function connectionError(error: unknown): ConnectionError {
+  const message = error instanceof Error ? error.message : String(error)
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && code.length > 0) return { code, message }
+  const word = /^([A-Z][A-Z_]+)\b/.exec(message)?.[1]
+  return { code: word ?? 'UNKNOWN', message }
+}
+
+/**
+ * Whether retrying soon cannot help: a refused password or user, a refused certificate. Such
+ * failures back off to {@link SLOW_RETRY_MAX_MS} instead of retrying several times a second.
+ * @internal
+ */
+export function isPersistentFailure(error: unknown): boolean {
+  const { code } = connectionError(error)
+  return /^(WRONGPASS|NOAUTH|NOPERM|ERR_TLS_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT)/.test(code)
+}
+
+/** Backoff of persistent failures: from 1 s, doubling, up to this. */
+const SLOW_RETRY_MAX_MS = 30_000
+
 /** A node-redis client as the store uses it (RESP3, no modules or scripts). @internal */
 export type PlainRedisClient = ReturnType<typeof createPlainClient>
 
@@ -35,7 +64,10 @@ export function createPlainClient(o: ResolvedRedisStoreOptions, extra: { emitInv
     socketTimeout: o.socketTimeoutMs,
     // Never give up: the tier above decides whether Redis is worth waiting for; the store
     // must come back by itself whenever Redis does.
-    reconnectStrategy: (retries: number) => reconnectDelayMs(retries, o.reconnectMinDelayMs, o.reconnectMaxDelayMs),
+    reconnectStrategy: (retries: number, cause: unknown) =>
+      isPersistentFailure(cause)
+        ? reconnectDelayMs(retries, 1000, SLOW_RETRY_MAX_MS)
+        : reconnectDelayMs(retries, o.reconnectMinDelayMs, o.reconnectMaxDelayMs),
   }
   return createClient({
     socket: o.tls === false ? { ...common, tls: false as const } : { ...o.tls, ...common, tls: true as const },
@@ -67,6 +99,8 @@ export class RedisConnection {
   readonly #listeners = new Set<(ready: boolean) => void>()
   readonly #waiters = new Set<(ready: boolean) => void>()
   readonly #healthListeners = new Set<() => void>()
+  readonly #errorListeners = new Set<(error: ConnectionError) => void>()
+  #lastError: ConnectionError | undefined
   #client: PlainRedisClient
   #bytes: BytesRedisClient
   #ready = false
@@ -107,6 +141,16 @@ export class RedisConnection {
 
   onReadyChange(listener: (ready: boolean) => void): void {
     this.#listeners.add(listener)
+  }
+
+  /** Why the connection last failed; cleared when it is ready. */
+  get lastError(): ConnectionError | undefined {
+    return this.#lastError
+  }
+
+  /** Called with each connection error whose reason differs from the previous one. */
+  onError(listener: (error: ConnectionError) => void): void {
+    this.#errorListeners.add(listener)
   }
 
   /** Called whenever a health `PING` is answered: the server is executing commands. */
@@ -158,7 +202,10 @@ export class RedisConnection {
   }
 
   #watch(client: PlainRedisClient): PlainRedisClient {
-    client.on('error', () => this.#sync())
+    client.on('error', (error: unknown) => {
+      if (client === this.#client) this.#failed(connectionError(error))
+      this.#sync()
+    })
     for (const event of ['ready', 'end', 'reconnecting']) client.on(event, () => this.#sync())
     return client
   }
@@ -169,10 +216,18 @@ export class RedisConnection {
     client.connect().catch(() => undefined)
   }
 
+  #failed(error: ConnectionError): void {
+    const previous = this.#lastError
+    this.#lastError = error
+    if (previous?.code === error.code && previous.message === error.message) return
+    for (const listener of this.#errorListeners) listener(error)
+  }
+
   #sync(): void {
     const ready = !this.#closed && this.#client.isReady
     if (ready === this.#ready) return
     this.#ready = ready
+    if (ready) this.#lastError = undefined
     if (ready) for (const settle of this.#waiters) settle(true)
     for (const listener of this.#listeners) {
       try {

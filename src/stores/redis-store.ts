@@ -1,10 +1,11 @@
 import { InvalidOptionsError } from '../errors.js'
 import type { ExternalRedisClient } from '../options/cache-options.js'
 import type { ResolvedRedisConnection } from '../options/redis-options.js'
-import { RedisConnection } from './redis-client.js'
+import { type ConnectionError, RedisConnection } from './redis-client.js'
 import type { DeleteMarks, RemoteStore, StoreEntry } from './store.js'
 import { DELETE_IF_EQUALS } from './scripts/delete-if-equals.js'
 import { DELETE_MARKED } from './scripts/delete-marked.js'
+import { GET_BOUNDED } from './scripts/get-bounded.js'
 import { INVALIDATE_TAG } from './scripts/invalidate-tag.js'
 import { MARK_CLEARED } from './scripts/mark-cleared.js'
 import { SET_ENTRY } from './scripts/set-entry.js'
@@ -15,7 +16,7 @@ import { runScript } from './scripts/lua-script.js'
 
 /** Keys per UNLINK, so one call never blocks Redis or builds a huge command. */
 const UNLINK_CHUNK = 500
-const SCRIPTS = [SET_ENTRY, DELETE_MARKED, INVALIDATE_TAG, MARK_CLEARED, DELETE_IF_EQUALS, EXTEND_LOCK, RELEASE_LOCK]
+const SCRIPTS = [SET_ENTRY, DELETE_MARKED, GET_BOUNDED, INVALIDATE_TAG, MARK_CLEARED, DELETE_IF_EQUALS, EXTEND_LOCK, RELEASE_LOCK]
 
 /** Entries per `INVALIDATE_TAG` call: bounds the work of one command. */
 const TAG_CHUNK = 500
@@ -60,6 +61,14 @@ export class RedisStore implements RemoteStore {
     this.#connection.onHealthy(listener)
   }
 
+  get lastError(): ConnectionError | undefined {
+    return this.#connection.lastError
+  }
+
+  onError(listener: (error: ConnectionError) => void): void {
+    this.#connection.onError(listener)
+  }
+
   /**
    * Resolves `true` once ready, `false` when not ready within `timeoutMs` (or after
    * `disconnect()`). Never rejects; the connection keeps retrying in the background and reports
@@ -72,6 +81,13 @@ export class RedisStore implements RemoteStore {
 
   async get(key: string): Promise<Uint8Array | undefined> {
     return (await this.#connection.bytes.get(key)) ?? undefined
+  }
+
+  async getBounded(key: string, maxBytes: number): Promise<Uint8Array | undefined | { refused: 'type' | number }> {
+    const reply = await runScript(this.#connection.bytes, GET_BOUNDED, [key], [String(maxBytes)])
+    if (reply === null || reply === undefined) return undefined
+    if (typeof reply === 'number') return { refused: reply < 0 ? 'type' : reply }
+    return reply as Uint8Array
   }
 
   async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {

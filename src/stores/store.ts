@@ -10,6 +10,10 @@ export interface RemoteStore {
   readonly isReady: boolean
   /** Called with `true` when the store becomes ready and `false` when it loses its connection. */
   onReadyChange(listener: (ready: boolean) => void): void
+  /** Why the connection last failed (a Redis error word or a Node error code); cleared when ready. */
+  readonly lastError: { readonly code: string; readonly message: string } | undefined
+  /** Told each connection error whose reason differs from the previous one. */
+  onError(listener: (error: { readonly code: string; readonly message: string }) => void): void
   /** Called whenever the store's own health check finds the server answering. */
   onHealthy(listener: () => void): void
   /** Resolves `undefined` on a miss. */
@@ -26,6 +30,11 @@ export interface RemoteStore {
   setMany(entries: readonly StoreEntry[]): Promise<readonly boolean[] | undefined>
   /** Remaining time to live in ms; `undefined` when the key is missing; `Infinity` when it never expires. */
   ttl(key: string): Promise<number | undefined>
+  /**
+   * Reads `key` only if it is a string of at most `maxBytes` (`GET_BOUNDED`); otherwise unlinks it
+   * and resolves why: `'type'` for another type, or its length.
+   */
+  getBounded(key: string, maxBytes: number): Promise<Uint8Array | undefined | { refused: 'type' | number }>
   /** Removes keys (UNLINK) and resolves how many existed. */
   deleteMany(keys: readonly string[]): Promise<number>
   /**
