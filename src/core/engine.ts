@@ -3,7 +3,7 @@ import type { CacheError } from '../errors.js'
 import type { AnswerSource, InvalidationKind } from '../monitoring/monitor-sink.js'
 import type { ResolvedBaseOptions } from '../options/resolve-cache-options.js'
 import type { CacheEntry } from '../shared/cache-entry.js'
-import { globToRegExp } from '../shared/key.js'
+import { globMatcher } from '../shared/key.js'
 import { type EntryShape, buildEntry } from './entry-builder.js'
 import { Generations } from './generations.js'
 import { LocalTier } from './local-tier.js'
@@ -285,8 +285,7 @@ export class Engine {
 
   /** Deletes the keys matching a glob in both tiers, graced copies included. */
   async deletePattern(pattern: string): Promise<number> {
-    const regex = globToRegExp(pattern)
-    const matches = (key: string) => regex.test(key)
+    const matches = globMatcher(pattern)
     this.#generations.sweep(matches)
     this.flights.detachWhere(matches)
     const localKeys = [...(this.l1?.keys(true) ?? [])].filter(matches)
@@ -325,8 +324,7 @@ export class Engine {
   async keys(pattern: string): Promise<string[]> {
     const l2 = this.l2
     if (l2 === undefined) {
-      const regex = globToRegExp(pattern)
-      return [...(this.l1?.keys() ?? [])].filter((key) => regex.test(key))
+      return [...(this.l1?.keys() ?? [])].filter(globMatcher(pattern))
     }
     this.#applyQueued()
     const outcome = await l2.keys(pattern)

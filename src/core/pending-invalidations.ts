@@ -1,4 +1,4 @@
-import { globToRegExp } from '../shared/key.js'
+import { globMatcher } from '../shared/key.js'
 import type { Recorder } from './recorder.js'
 import { type RemoteOutcome, type RemoteTier, failureReason } from './remote-tier.js'
 
@@ -33,7 +33,7 @@ export class PendingInvalidations {
   #all = 0
   /** Each queued item with the version at which it was (last) queued. */
   readonly #keys = new Map<string, number>()
-  readonly #patterns = new Map<string, { regex: RegExp; version: number }>()
+  readonly #patterns = new Map<string, { matches: (key: string) => boolean; version: number }>()
   readonly #tags = new Map<string, number>()
 
   get size(): number {
@@ -52,7 +52,7 @@ export class PendingInvalidations {
   }
 
   addPattern(pattern: string): void {
-    this.#patterns.set(pattern, { regex: globToRegExp(pattern), version: ++this.#version })
+    this.#patterns.set(pattern, { matches: globMatcher(pattern), version: ++this.#version })
     this.#bound()
   }
 
@@ -77,7 +77,7 @@ export class PendingInvalidations {
   /** Whether a value of `key` with `tags`, read from Redis now, may predate a queued invalidation. */
   covers(key: string, tags?: readonly string[]): boolean {
     if (this.#all > 0 || this.#keys.has(key)) return true
-    for (const { regex } of this.#patterns.values()) if (regex.test(key)) return true
+    for (const { matches } of this.#patterns.values()) if (matches(key)) return true
     if (tags !== undefined) for (const tag of tags) if (this.#tags.has(tag)) return true
     return false
   }

@@ -2,7 +2,7 @@ import { InvalidOptionsError, UndefinedValueError } from '../errors.js'
 import type { CacheEventName, CacheListener } from '../monitoring/events.js'
 import type { CacheOperation } from '../monitoring/monitor-sink.js'
 import { type ResolvedGetOrSetPolicy, isPlainWriteOptions, resolveCallOptions } from '../options/get-or-set-options.js'
-import { MAX_KEY_LENGTH, assertValidKey, assertValidPattern, assertValidTags } from '../shared/key.js'
+import { MAX_KEY_LENGTH, assertValidKey, assertValidPattern, assertValidTags, isWellFormedText } from '../shared/key.js'
 import type {
   CacheInterface,
   CacheStats,
@@ -282,7 +282,8 @@ const GET_TRACE = traceChannel('get')
 
 /** The common valid key, checked inline on the hot path; anything else goes to full validation. */
 function isPlainKey(key: unknown): key is string {
-  return typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH
+  // A lone surrogate would become U+FFFD in Redis, and so another key: full validation refuses it.
+  return typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH && isWellFormedText(key)
 }
 
 function rejection<T>(error: unknown): Promise<T> {

@@ -9,6 +9,7 @@ import { DEFAULTS, type ExternalRedisClient, type GenericRedisCacheOptions, type
 import { describe, parseDuration } from '../shared/duration.js'
 import { POLICY_KEYS, type ResolvedGetOrSetPolicy, basePolicy, resolvePolicy } from './get-or-set-options.js'
 import { booleanOption, integerIn, isRecord, rejectUnknownKeys } from '../shared/validate.js'
+import { isWellFormedText } from '../shared/key.js'
 
 /** Settings of the L2 circuit breaker. */
 export interface BreakerSettings {
@@ -107,10 +108,10 @@ export function resolveRedisCacheOptions(raw: GenericRedisCacheOptions = {}): Re
 
 function resolveBase(raw: InMemoryCacheOptions, issues: OptionIssue[]): Omit<ResolvedBaseOptions, 'l1'> {
   const namespace = raw.namespace ?? DEFAULTS.namespace
-  if (typeof namespace !== 'string' || namespace.length === 0 || /[:#]/.test(namespace)) {
+  if (typeof namespace !== 'string' || namespace.length === 0 || /[:#]/.test(namespace) || !isWellFormedText(namespace)) {
     issues.push({
       path: 'namespace',
-      message: `expected a non-empty string without ':' or '#' (nested namespaces would see each other's keys); got ${describe(namespace)}`,
+      message: `expected a non-empty, well-formed string without ':' or '#' (nested namespaces would see each other's keys); got ${describe(namespace)}`,
     })
   }
   const clock = raw.clock ?? systemClock
