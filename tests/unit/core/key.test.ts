@@ -151,6 +151,9 @@ describe('keys, tags and patterns must be well-formed UTF-16', () => {
     const cache = new InMemoryCache()
     const lone = '😀'.slice(0, 1)
     await expect(cache.set(lone, 1)).rejects.toThrow(errors.E_INVALID_KEY)
+    // get and getOrSet check plain keys inline on their hot path: that check refuses them too.
+    await expect(cache.get(lone)).rejects.toThrow(errors.E_INVALID_KEY)
+    await expect(cache.getOrSet(lone, () => 1)).rejects.toThrow(errors.E_INVALID_KEY)
     await expect(cache.setMany([{ key: lone, value: 1 }])).rejects.toThrow(errors.E_INVALID_KEY)
     await expect(cache.delete(lone)).rejects.toThrow(errors.E_INVALID_KEY)
     await expect(cache.exists(lone)).rejects.toThrow(errors.E_INVALID_KEY)
