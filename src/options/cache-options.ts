@@ -7,16 +7,23 @@ import type { RedisConnectionOptions } from './redis-options.js'
 import type { Duration } from '../shared/duration.js'
 import type { GetOrSetPolicy } from './get-or-set-options.js'
 
-/** Bounds of the in-process L1 tier. With neither field set, `maxEntries` defaults to 10,000. */
+/** Bounds of the in-process L1 tier. */
 export interface L1Options {
   /**
-   * Most entries kept; the least recently used is evicted first.
-   * @default 10_000 (when `maxBytes` is not set either)
+   * Most entries kept; the least recently used is evicted first. Applies with `maxBytes` too:
+   * raise it to let the byte bound alone bind.
+   * @default 10_000
    */
   maxEntries?: number
   /**
-   * Most bytes kept, as estimated from each value's shape (strings count 2 bytes a character,
-   * numbers 8, plus per-object overhead). An entry larger than this is not kept in L1.
+   * Most bytes of heap L1 may hold, estimated on each write from V8's layouts: the value
+   * (strings 1 byte a character when all are Latin-1, else 2; numbers outside the small-integer
+   * range 16; objects 24 plus 8 a property; arrays 8 a slot; Buffers and typed arrays their bytes
+   * plus ~100–200 bytes of view objects; Maps and Sets by table capacity; Dates 96), plus each
+   * entry's key, entry record and lru-cache bookkeeping (~200 bytes an entry), plus lru-cache's
+   * slot arrays. Once L1 is full, its live heap is within ±10% of `maxBytes` on 64-bit Node
+   * (widest for the smallest entries, ~250 bytes). Large values are measured on a sample. An
+   * entry larger than this is not kept in L1. `maxEntries` still applies.
    * @default no byte bound
    */
   maxBytes?: number

@@ -143,10 +143,9 @@ function resolveL1(raw: unknown, prefix: string, issues: OptionIssue[]): Resolve
     return { maxEntries: undefined, maxBytes: undefined }
   }
   if (prefix !== '') rejectUnknownKeys(raw, L1_KEYS, prefix, issues)
-  const bounded = raw.maxEntries !== undefined || raw.maxBytes !== undefined
-  const maxEntries = raw.maxEntries ?? (bounded ? undefined : DEFAULTS.l1MaxEntries)
+  // The entry cap holds with a byte bound too: maxBytes does not lift it, an explicit maxEntries does.
   return {
-    maxEntries: maxEntries === undefined ? undefined : integerIn(maxEntries, { path: `${prefix}maxEntries`, min: 1 }, issues),
+    maxEntries: integerIn(raw.maxEntries ?? DEFAULTS.l1MaxEntries, { path: `${prefix}maxEntries`, min: 1 }, issues),
     maxBytes: raw.maxBytes === undefined ? undefined : integerIn(raw.maxBytes, { path: `${prefix}maxBytes`, min: 1 }, issues),
   }
 }
