@@ -247,7 +247,9 @@ export class Coherence {
     const message = error.message
     if (message === this.#lastError) return
     this.#lastError = message
-    const reason = message.startsWith('NOPERM') ? 'Redis refused CLIENT TRACKING (NOPERM): grant +client|tracking' : 'invalidation connection error'
+    const reason = message.startsWith('NOPERM')
+      ? 'Redis refused a command coherence needs (NOPERM): grant +client|tracking and +client|id'
+      : 'invalidation connection error'
     this.#hooks.failed(new CoherenceUnavailableError(`${reason}: ${message}`, error))
   }
 
