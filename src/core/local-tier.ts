@@ -1,5 +1,4 @@
 import { LRUCache } from 'lru-cache'
-import { DEFAULTS } from '../options/cache-options.js'
 import type { ResolvedL1Options } from '../options/resolve-cache-options.js'
 import type { CacheEntry } from '../shared/cache-entry.js'
 import { type Clock, systemClock } from '../shared/clock.js'
@@ -75,7 +74,7 @@ export class LocalTier {
   constructor(options: ResolvedL1Options, clock: Clock) {
     this.#clock = clock
     this.#maxBytes = options.maxBytes
-    this.#maxEntries = options.maxEntries ?? (options.maxBytes === undefined ? DEFAULTS.l1MaxEntries : Number.MAX_SAFE_INTEGER)
+    this.#maxEntries = options.maxEntries
     const lruOptions: LRUCache.Options<string, CacheEntry, unknown> = {
       // Under maxBytes, lru-cache gets no `max`: with one it allocates its slot arrays for `max`
       // entries up front, whatever they hold. Its arrays then grow with the entries, and this

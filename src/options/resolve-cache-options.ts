@@ -21,7 +21,7 @@ export interface BreakerSettings {
 
 /** L1 bounds after validation. */
 export interface ResolvedL1Options {
-  readonly maxEntries: number | undefined
+  readonly maxEntries: number
   readonly maxBytes: number | undefined
 }
 
@@ -140,12 +140,12 @@ function resolveBase(raw: InMemoryCacheOptions, issues: OptionIssue[]): Omit<Res
 function resolveL1(raw: unknown, prefix: string, issues: OptionIssue[]): ResolvedL1Options {
   if (!isRecord(raw)) {
     issues.push({ path: prefix.slice(0, -1), message: 'expected { maxEntries?, maxBytes? } or false' })
-    return { maxEntries: undefined, maxBytes: undefined }
+    return { maxEntries: DEFAULTS.l1MaxEntries, maxBytes: undefined }
   }
   if (prefix !== '') rejectUnknownKeys(raw, L1_KEYS, prefix, issues)
   // The entry cap holds with a byte bound too: maxBytes does not lift it, an explicit maxEntries does.
   return {
-    maxEntries: integerIn(raw.maxEntries ?? DEFAULTS.l1MaxEntries, { path: `${prefix}maxEntries`, min: 1 }, issues),
+    maxEntries: integerIn(raw.maxEntries ?? DEFAULTS.l1MaxEntries, { path: `${prefix}maxEntries`, min: 1 }, issues) ?? DEFAULTS.l1MaxEntries,
     maxBytes: raw.maxBytes === undefined ? undefined : integerIn(raw.maxBytes, { path: `${prefix}maxBytes`, min: 1 }, issues),
   }
 }

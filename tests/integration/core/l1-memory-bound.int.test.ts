@@ -151,7 +151,7 @@ describe('LocalTier under maxBytes', () => {
 
   it('keeps its estimate (entries and slot arrays) within maxBytes through growth and churn', () => {
     const maxBytes = 2_000_000
-    const tier = new LocalTier({ maxEntries: undefined, maxBytes }, systemClock)
+    const tier = new LocalTier({ maxEntries: Number.MAX_SAFE_INTEGER, maxBytes }, systemClock)
     let peak = 0
     for (let i = 0; i < 60_000; i++) {
       // Sizes change over time: many small entries first, then fewer large ones.
@@ -165,7 +165,7 @@ describe('LocalTier under maxBytes', () => {
   })
 
   it('refuses an entry that cannot fit even alone, and drops the key it replaced', () => {
-    const tier = new LocalTier({ maxEntries: undefined, maxBytes: 10_000 }, systemClock)
+    const tier = new LocalTier({ maxEntries: Number.MAX_SAFE_INTEGER, maxBytes: 10_000 }, systemClock)
     tier.set('big', entry('small'))
     expect(tier.get('big')?.value).toBe('small')
     tier.set('big', entry('x'.repeat(10_000)))
@@ -174,7 +174,7 @@ describe('LocalTier under maxBytes', () => {
   })
 
   it('unindexes the tags of entries it evicts for bytes', () => {
-    const tier = new LocalTier({ maxEntries: undefined, maxBytes: 50_000 }, systemClock)
+    const tier = new LocalTier({ maxEntries: Number.MAX_SAFE_INTEGER, maxBytes: 50_000 }, systemClock)
     for (let i = 0; i < 500; i++) tier.set(`k${i}`, entry('v'.repeat(100), ['all', `own${i}`]))
     const kept = tier.keysWithTag('all')
     expect(kept.length).toBe(tier.size)
