@@ -2,7 +2,8 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { msgpackSerializer } from '../../../src/codecs/msgpack-serializer.js'
 import { entryHeapSize } from '../../../src/core/local-tier.js'
-import { estimateHeapSize, estimateSize, numberHeapSize, stringHeapSize } from '../../../src/core/size-estimate.js'
+import { estimateHeapSize, numberHeapSize, stringHeapSize } from '../../../src/core/size-estimate.js'
+import { storableSize } from '../../../src/core/value-size.js'
 
 // The figures are V8's layouts on 64-bit Node (no pointer compression), as measured with
 // `global.gc()` and process.memoryUsage(); tests/integration/core/l1-memory-bound.int.test.ts
@@ -150,12 +151,12 @@ describe('entryHeapSize', () => {
   })
 })
 
-describe('estimateSize (the maxValueBytes pre-check)', () => {
+describe('storableSize (the maxValueBytes pre-check)', () => {
   it('stays at least half of the msgpack size, property names included', () => {
     const rows = Array.from({ length: 100 }, (_, i) => ({ aLongPropertyName: i, anotherLongPropertyName: 'x', yetAnotherOne: 1.5 }))
-    expect(estimateSize(rows) * 2 + 64).toBeGreaterThanOrEqual(msgpackSerializer.serialize(rows).byteLength)
+    expect(storableSize('k', rows) * 2 + 64).toBeGreaterThanOrEqual(msgpackSerializer.serialize(rows).byteLength)
     fc.assert(
-      fc.property(fc.jsonValue(), (value) => estimateSize(value) * 2 + 64 >= msgpackSerializer.serialize(value).byteLength),
+      fc.property(fc.jsonValue(), (value) => storableSize('k', value) * 2 + 64 >= msgpackSerializer.serialize(value).byteLength),
       { numRuns: 300 },
     )
   })
