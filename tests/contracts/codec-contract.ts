@@ -212,9 +212,8 @@ function typedValue(): fc.Arbitrary<unknown> {
     fc.uint8Array({ maxLength: 16 }).map((a) => Buffer.from(a)),
   ]
   return fc.anything({
-    // msgpackr renames an own "__proto__" key to "__proto_" (its guard against prototype
-    // pollution), a documented loss pinned in msgpack-serializer.test.ts.
-    key: fc.string().filter((k) => k !== '__proto__'),
+    // The __proto__ family is drawn often: msgpackr cannot carry `__proto__` unescaped.
+    key: fc.oneof(fc.string(), fc.constantFrom('__proto__', '__proto_', '__proto___')),
     values: leaves,
     ...{ withDate: true, withMap: true, withSet: true, withBigInt: true, withTypedArray: true },
     maxDepth: 3,

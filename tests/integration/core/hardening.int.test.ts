@@ -148,4 +148,17 @@ describe.skipIf(!hasRedis)('hardening against a real redis-server', () => {
     expect(await c.get('obj')).toBeUndefined()
     expect(await admin.exists(`${c.namespace}:fn`)).toBe(0)
   })
+
+  it('an own __proto__ key comes back from Redis as an own key, next to __proto_ and __proto___, in order', async () => {
+    const writer = cache()
+    const reader = cache({ namespace: writer.namespace, l1: false })
+    const json = '{"__proto__": {"polluted": true}, "__proto_": 1, "__proto___": [{"__proto__": 2}], "a": 3}'
+    await writer.set('p', JSON.parse(json))
+    const out = (await reader.get('p')) as Record<string, unknown>
+    expect(Object.keys(out)).toEqual(['__proto__', '__proto_', '__proto___', 'a'])
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype)
+    expect(Object.getOwnPropertyDescriptor(out, '__proto__')?.value).toEqual({ polluted: true })
+    expect(out['__proto___']).toEqual([JSON.parse('{"__proto__": 2}')])
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined()
+  })
 })

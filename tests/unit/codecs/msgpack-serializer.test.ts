@@ -23,17 +23,42 @@ describe('msgpackSerializer', () => {
     expect(out.buffer).not.toBe(bytes.buffer)
   })
 
-  it('renames an own __proto__ key to __proto_ and never pollutes a prototype', () => {
+  it('round-trips an own __proto__ key as data and never pollutes a prototype', () => {
     const hostile = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as object
     // Past 16 uses msgpackr compiles a reader per record shape: check that path too.
     const out = roundTrip(Array.from({ length: 40 }, () => hostile)) as object[]
     for (const item of out) {
       expect(Object.getPrototypeOf(item)).toBe(Object.prototype)
-      expect(Object.keys(item)).toEqual(['__proto_', 'a'])
+      expect(Object.keys(item)).toEqual(['__proto__', 'a'])
+      expect(Object.getOwnPropertyDescriptor(item, '__proto__')?.value).toEqual({ polluted: true })
     }
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined()
     const map = roundTrip(new Map([['__proto__', 1]])) as Map<string, number>
     expect(map.get('__proto__')).toBe(1)
+  })
+
+  it('keeps the __proto__ family of keys apart at any depth, in Map keys and values, Sets and null-prototype objects', () => {
+    const family = ['__proto', '__proto_', '__proto__', '__proto___', '__proto____']
+    const record = (): object => {
+      const r = Object.create(null) as object
+      family.forEach((k, i) => Object.defineProperty(r, k, { value: i, enumerable: true }))
+      return r
+    }
+    const value = { top: record(), list: [record()], map: new Map([[record(), record()]]), set: new Set([record()]) }
+    const out = roundTrip(value) as typeof value
+    const [mapKey, mapValue] = [...out.map][0]!
+    for (const r of [out.top, out.list[0]!, mapKey, mapValue, [...out.set][0]!]) {
+      expect(Object.keys(r)).toEqual(family)
+      const values = family.map((k): unknown => Object.getOwnPropertyDescriptor(r, k)?.value)
+      expect(values).toEqual([0, 1, 2, 3, 4])
+    }
+  })
+
+  it('writes a plain payload when no __proto__ key is present, and an escaped one a plain reader refuses', () => {
+    expect(msgpack.serialize({ __proto___: 1 })[0]).not.toBe(0xc1)
+    const escaped = msgpack.serialize(JSON.parse('{"__proto__": 1}') as object)
+    expect(escaped[0]).toBe(0xc1)
+    expect(() => void unpack(Buffer.from(escaped))).toThrow()
   })
 
   it('throws on trailing bytes, truncated data, empty input and unknown extensions', () => {
