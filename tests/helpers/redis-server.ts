@@ -283,7 +283,7 @@ function serverPid(port: number, timeoutMs: number): Promise<number | undefined>
 }
 
 /** Asks the OS for a free port by binding port 0, then releases it. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer()
     server.unref()

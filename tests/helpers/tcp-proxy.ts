@@ -21,6 +21,8 @@ export interface TcpProxy {
   readonly url: string
   /** Connections currently forwarded (not counting those hung by a cut). */
   readonly openConnections: number
+  /** When each connection was accepted (`performance.now()`), hung ones included: connect attempts. */
+  readonly acceptedAt: readonly number[]
   /**
    * Delays every forwarded chunk by a random time in [minMs, maxMs]. A chunk never overtakes an
    * earlier one of the same direction of the same connection (FIFO), so byte order is kept.
@@ -120,8 +122,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   /** Client sockets accepted during a cut, never answered. */
   const hung = new Set<net.Socket>()
   const delay = (): number => (maxMs <= 0 ? 0 : minMs + Math.random() * (maxMs - minMs))
+  const acceptedAt: number[] = []
 
   const server = net.createServer((client) => {
+    acceptedAt.push(performance.now())
     client.on('error', () => undefined)
     if (partitioned) {
       hung.add(client)
@@ -166,6 +170,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     get openConnections() {
       return forwarded.size
     },
+    acceptedAt,
     setDelay(min: number, max: number): void {
       if (!(min >= 0 && max >= min)) throw new Error(`tcp proxy: bad delay range ${min}..${max}`)
       minMs = min
