@@ -68,11 +68,6 @@ export class GetOrSetHandler {
     flight.stale ??= engine.staleLocal(key)
     // A reload already known to be slow: answer the stale value now rather than wait again.
     if (flight.backgrounded && flight.stale !== undefined) return Promise.resolve(flight.stale.value as T)
-    if (note) {
-      // The leader decides the source (L2 or the loader) only once it knows.
-      const setSource = () => (note.source = flight.source)
-      flight.promise.then(setSource, setSource)
-    }
     return awaitLoad({
       key,
       load: flight.promise,
@@ -81,6 +76,8 @@ export class GetOrSetHandler {
       hardTimeoutMs: policy.hardTimeoutMs,
       onAbandon: (error) => this.#onAbandon(flight, error),
       onSoftTimeout: () => (flight.backgrounded = true),
+      // The leader decides the source (L2 or the loader) only once it knows.
+      onLoadSettled: note && (() => (note.source = flight.source)),
     })
   }
 
