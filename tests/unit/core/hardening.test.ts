@@ -1,9 +1,11 @@
 /**
  * Issue 10 findings on a memory cache: values the serializer cannot carry, nesting that would
- * overflow the stack, and durations Redis cannot take. Each is a coded error, and nothing is stored.
+ * overflow the stack, durations Redis cannot take, batch calls given something other than a list,
+ * and connection options in a shape the cache does not read. Each is a coded error, and nothing
+ * is stored.
  */
 import { describe, expect, it } from 'vitest'
-import { InMemoryCache } from '../../../src/index.js'
+import { GenericRedisCache, InMemoryCache } from '../../../src/index.js'
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -53,5 +55,22 @@ describe('hardening: values and durations a memory cache refuses', () => {
     // The largest accepted ttl still works.
     await cache.set('t', 1, { ttl: Number.MAX_SAFE_INTEGER })
     expect(await cache.get('t')).toBe(1)
+  })
+
+  it('rejects batch calls given something other than a list with E_INVALID_OPTIONS, never a TypeError', async () => {
+    const cache = new InMemoryCache()
+    const anyList = (value: unknown) => value as string[]
+    expect(await codeOf(cache.getMany(anyList('abc')))).toBe('E_INVALID_OPTIONS')
+    expect(await codeOf(cache.getMany(anyList(null)))).toBe('E_INVALID_OPTIONS')
+    expect(await codeOf(cache.setMany(anyList(null) as never))).toBe('E_INVALID_OPTIONS')
+    expect(await codeOf(cache.setMany([null] as never))).toBe('E_INVALID_OPTIONS')
+    expect(await codeOf(cache.deleteMany(anyList(undefined)))).toBe('E_INVALID_OPTIONS')
+    expect(await codeOf(cache.getOrSetMany(anyList('ab'), () => new Map()))).toBe('E_INVALID_OPTIONS')
+  })
+
+  it('rejects unknown connection options with their path (the ioredis shape would have gone to the URL)', () => {
+    const ioredisShape = { redisUrl: 'redis://127.0.0.1:1', redis: { host: '127.0.0.1', port: 2 } }
+    expect(() => new GenericRedisCache(ioredisShape as never)).toThrow(/redis\.host: unknown option[\s\S]*redis\.port: unknown option/)
+    expect(() => new GenericRedisCache({ redis: { socket: { host: 'a', prot: 1 } as never } })).toThrow(/redis\.socket\.prot: unknown option/)
   })
 })
