@@ -50,6 +50,12 @@ export interface StartRedisOptions {
   port?: number
   /** Total time to wait until the server answers, in ms. @default 10000 */
   readyTimeoutMs?: number
+  /**
+   * Config file passed as the first argument (where `redis-server` expects it), before the
+   * defaults and `args`, which override it. Needed by a sentinel (`args: ['--sentinel']`), which
+   * rewrites this file, so it must be writable and is kept across restarts.
+   */
+  configFile?: string
 }
 
 const live = new Set<ChildProcess>()
@@ -100,7 +106,8 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisSer
   // times with a new port unless the caller asked for a specific one.
   for (let attempt = 1; ; attempt++) {
     const port = opts.port ?? (await freePort())
-    const proc = new RedisProcess({ bin, port, dir, extraArgs: opts.args ?? [], readyTimeoutMs })
+    const params = { bin, port, dir, extraArgs: opts.args ?? [], readyTimeoutMs, configFile: opts.configFile }
+    const proc = new RedisProcess(params)
     try {
       await proc.start()
       return proc
@@ -117,6 +124,7 @@ interface ProcessParams {
   dir: string
   extraArgs: string[]
   readyTimeoutMs: number
+  configFile: string | undefined
 }
 
 class RedisProcess implements RedisServer {
@@ -148,8 +156,9 @@ class RedisProcess implements RedisServer {
   }
 
   async start(): Promise<void> {
-    const { bin, port, dir, extraArgs, readyTimeoutMs } = this.#params
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
+    const { bin, port, dir, extraArgs, readyTimeoutMs, configFile } = this.#params
+    const args = configFile === undefined ? [] : [configFile]
+    args.push('--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no')
     args.push('--protected-mode', 'no', '--daemonize', 'no', '--dir', dir, ...extraArgs)
     this.#output = ''
     this.#paused = false
