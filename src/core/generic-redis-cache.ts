@@ -49,8 +49,12 @@ export class GenericRedisCache extends TieredCache {
 
 /** Names the Redis server and database a cache uses (an external client's are not known: its identity stands in). */
 function redisScope(resolved: ResolvedRedisCacheOptions): string {
-  const client = resolved.client
-  if (client === undefined) return `${resolved.redis.host}:${resolved.redis.port}/${resolved.redis.database}`
+  const { client, redis } = resolved
+  if (redis.sentinel !== undefined) {
+    const nodes = redis.sentinel.nodes.map((node) => `${node.host}:${node.port}`).join(',')
+    return `sentinel:${redis.sentinel.name}@${nodes}/${redis.database}`
+  }
+  if (client === undefined) return `${redis.host}:${redis.port}/${redis.database}`
   let id = clientIds.get(client)
   if (id === undefined) clientIds.set(client, (id = ++lastClientId))
   return `client:${id}`

@@ -3,7 +3,7 @@ import type { CacheMonitor } from '../monitoring/monitor-sink.js'
 import type { Serializer } from '../codecs/codec.js'
 import type { RedisClientType } from '@redis/client'
 
-import type { RedisConnectionOptions } from './redis-options.js'
+import type { RedisConnectionOptions, SentinelOptions } from './redis-options.js'
 import type { Duration } from '../shared/duration.js'
 import type { GetOrSetPolicy } from './get-or-set-options.js'
 
@@ -110,6 +110,15 @@ export interface GenericRedisCacheOptions extends BaseCacheOptions {
   redisUrl?: string
   /** Connection details on top of `redisUrl`: socket (host, port, TLS), credentials, timeouts. */
   redis?: RedisConnectionOptions
+  /**
+   * Find the master through Redis Sentinel instead of a fixed host: the cache asks the sentinels
+   * which node is the master, and every connection follows it through failovers. Credentials,
+   * database, TLS and timeouts of the data nodes still come from `redisUrl` and `redis` (whose
+   * host and port are then unused).
+   * @default none: connect to the URL's host
+   * @example { name: 'mymaster', sentinels: [{ host: '10.0.0.1', port: 26379 }, { host: '10.0.0.2', port: 26379 }] }
+   */
+  sentinel?: SentinelOptions
   /**
    * An existing `@redis/client` client to use instead of opening a connection. The cache never
    * closes it (`disconnect()` leaves it open) and never replaces it; its own settings then

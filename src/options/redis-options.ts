@@ -72,6 +72,29 @@ export interface RedisConnectionOptions {
   reconnectMaxDelay?: Duration | undefined
 }
 
+/** A Redis Sentinel set that names the master to connect to (`GenericRedisCache`'s `sentinel` option). */
+export interface SentinelOptions {
+  /** The master's name as the sentinels know it (`sentinel monitor <name> …`). */
+  name: string
+  /** Sentinels to ask, tried in turn; at least one. */
+  sentinels: ReadonlyArray<{ host: string; port: number }>
+  /** ACL user of the sentinels themselves, when they require one. @default none */
+  username?: string | undefined
+  /** Password of the sentinels themselves (`requirepass` in sentinel.conf). @default none */
+  password?: string | undefined
+  /** TLS to the sentinels: `true` or `tls.connect()` options. @default the data nodes' `tls` */
+  tls?: boolean | ConnectionOptions | undefined
+}
+
+/** `SentinelOptions` validated, with defaults applied. */
+export interface ResolvedSentinel {
+  readonly name: string
+  readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>
+  readonly username: string | undefined
+  readonly password: string | undefined
+  readonly tls: false | ConnectionOptions
+}
+
 /** Connection settings with defaults applied and the URL merged in. */
 export interface ResolvedRedisConnection {
   readonly host: string
@@ -86,6 +109,11 @@ export interface ResolvedRedisConnection {
   readonly socketTimeoutMs: number
   readonly reconnectMinDelayMs: number
   readonly reconnectMaxDelayMs: number
+  /**
+   * Set when the master is found through Sentinel: `host` and `port` then only stand in until the
+   * sentinels answer, and every connection follows the master they name.
+   */
+  readonly sentinel: ResolvedSentinel | undefined
 }
 
 /** Defaults of the connection settings. */
@@ -103,13 +131,14 @@ const CONNECTION_KEYS = [
   'connectTimeout', 'pingInterval', 'socketTimeout', 'reconnectMinDelay', 'reconnectMaxDelay',
 ] as const
 const SOCKET_KEYS = ['host', 'port', 'tls'] as const
+const SENTINEL_KEYS = ['name', 'sentinels', 'username', 'password', 'tls'] as const
 type DurationField = 'connectTimeout' | 'pingInterval' | 'socketTimeout' | 'reconnectMinDelay' | 'reconnectMaxDelay'
 
 /**
  * Resolves `redisUrl` plus the `redis` sub-options into one connection, recording every problem
  * with its full path (`redisUrl`, `redis.socket.port`, …) into `issues`.
  */
-export function resolveRedisConnection(url: unknown, raw: unknown, issues: OptionIssue[]): Readonly<ResolvedRedisConnection> {
+export function resolveRedisConnection(url: unknown, raw: unknown, issues: OptionIssue[], sentinelRaw?: unknown): Readonly<ResolvedRedisConnection> {
   const fromUrl = parseUrl(url, issues)
   if (raw !== undefined && !isRecord(raw)) issues.push({ path: 'redis', message: 'expected an object' })
   const options: RedisConnectionOptions = isRecord(raw) ? raw : {}
@@ -122,7 +151,7 @@ export function resolveRedisConnection(url: unknown, raw: unknown, issues: Optio
     if (value < min) issues.push({ path: `redis.${name}`, message: `must be at least ${min}ms` })
     return value
   }
-  const resolved: ResolvedRedisConnection = {
+  const resolved = {
     host: stringOr(socket.host, fromUrl.host, 'redis.socket.host', issues),
     port: integerIn(socket.port ?? fromUrl.port, { path: 'redis.socket.port', min: 1, max: 65_535 }, issues) ?? 1,
     tls: resolveTls(socket.tls, fromUrl.tls, issues),
@@ -135,6 +164,13 @@ export function resolveRedisConnection(url: unknown, raw: unknown, issues: Optio
     socketTimeoutMs: ms('socketTimeout', 1),
     reconnectMinDelayMs: ms('reconnectMinDelay', 0),
     reconnectMaxDelayMs: ms('reconnectMaxDelay', 0),
+    sentinel: undefined as ResolvedSentinel | undefined,
+  } satisfies ResolvedRedisConnection
+  if (sentinelRaw !== undefined) {
+    resolved.sentinel = resolveSentinel(sentinelRaw, resolved.tls, issues)
+    for (const part of ['host', 'port'] as const) {
+      if (socket[part] !== undefined) issues.push({ path: `redis.socket.${part}`, message: 'not used with sentinel: the sentinels name the master' })
+    }
   }
   if (resolved.socketTimeoutMs <= resolved.pingIntervalMs) {
     issues.push({ path: 'redis.socketTimeout', message: 'must be greater than redis.pingInterval, or healthy idle connections are dropped' })
@@ -143,6 +179,39 @@ export function resolveRedisConnection(url: unknown, raw: unknown, issues: Optio
     issues.push({ path: 'redis.reconnectMaxDelay', message: 'must be at least redis.reconnectMinDelay' })
   }
   return Object.freeze(resolved)
+}
+
+function resolveSentinel(raw: unknown, dataTls: false | ConnectionOptions, issues: OptionIssue[]): ResolvedSentinel | undefined {
+  if (!isRecord(raw)) {
+    issues.push({ path: 'sentinel', message: 'expected { name, sentinels: [{ host, port }], username?, password?, tls? }' })
+    return undefined
+  }
+  const options = raw as Partial<SentinelOptions>
+  rejectUnknownKeys(options, SENTINEL_KEYS, 'sentinel.', issues)
+  const name = stringOr(options.name, '', 'sentinel.name', issues)
+  if (options.name === undefined) issues.push({ path: 'sentinel.name', message: "expected the master's name as the sentinels know it" })
+  const nodes: Array<{ host: string; port: number }> = []
+  if (!Array.isArray(options.sentinels) || options.sentinels.length === 0) {
+    issues.push({ path: 'sentinel.sentinels', message: 'expected a non-empty array of { host, port }' })
+  } else {
+    options.sentinels.forEach((node: unknown, i) => {
+      const path = `sentinel.sentinels[${i}]`
+      if (!isRecord(node)) return issues.push({ path, message: 'expected { host, port }' })
+      rejectUnknownKeys(node, ['host', 'port'], `${path}.`, issues)
+      const host = stringOr(node.host, '', `${path}.host`, issues)
+      if (node.host === undefined) issues.push({ path: `${path}.host`, message: 'expected a host name or IP address' })
+      const port = integerIn(node.port, { path: `${path}.port`, min: 1, max: 65_535 }, issues) ?? 1
+      nodes.push({ host, port })
+    })
+  }
+  const tls = options.tls === undefined ? dataTls : resolveTls(options.tls, false, issues, 'sentinel.tls')
+  return Object.freeze({
+    name,
+    nodes: Object.freeze(nodes),
+    username: optionalString(options.username, 'sentinel.username', issues),
+    password: optionalString(options.password, 'sentinel.password', issues),
+    tls,
+  })
 }
 
 function parseUrl(url: unknown, issues: OptionIssue[]) {
@@ -169,12 +238,12 @@ function parseUrl(url: unknown, issues: OptionIssue[]) {
   }
 }
 
-function resolveTls(explicit: unknown, fromUrl: boolean, issues: OptionIssue[]): false | ConnectionOptions {
+function resolveTls(explicit: unknown, fromUrl: boolean, issues: OptionIssue[], path = 'redis.socket.tls'): false | ConnectionOptions {
   const choice = explicit ?? fromUrl
   if (choice === false) return false
   if (choice === true) return {}
   if (isRecord(choice)) return choice
-  issues.push({ path: 'redis.socket.tls', message: `expected true, false or tls.connect() options; got ${describe(choice)}` })
+  issues.push({ path, message: `expected true, false or tls.connect() options; got ${describe(choice)}` })
   return false
 }
 

@@ -67,7 +67,7 @@ const BASE_KEYS = ['namespace', 'defaultTtl', 'maxValueBytes', 'clock', 'random'
 const L1_KEYS = ['maxEntries', 'maxBytes'] as const
 const REDIS_KEYS = [
   ...BASE_KEYS,
-  ...['redisUrl', 'redis', 'client', 'l1', 'compression', 'serializer', 'l2Timeout', 'connectTimeout'],
+  ...['redisUrl', 'redis', 'sentinel', 'client', 'l1', 'compression', 'serializer', 'l2Timeout', 'connectTimeout'],
   ...['circuitBreaker', 'suppressL2Errors', 'coherence'],
 ] as const
 
@@ -92,7 +92,7 @@ export function resolveRedisCacheOptions(raw: GenericRedisCacheOptions = {}): Re
   const resolved = {
     ...base,
     l1,
-    redis: resolveRedisConnection(raw.redisUrl ?? process.env.REDIS_URL ?? DEFAULTS.redisUrl, raw.redis, issues),
+    redis: resolveRedisConnection(raw.redisUrl ?? process.env.REDIS_URL ?? DEFAULTS.redisUrl, raw.redis, issues, raw.sentinel),
     client: resolveClient(raw.client, issues),
     serializer: resolveSerializer(raw.serializer, issues),
     compression: resolveCompression(raw.compression, issues),
@@ -101,6 +101,9 @@ export function resolveRedisCacheOptions(raw: GenericRedisCacheOptions = {}): Re
     breaker: resolveBreaker(raw.circuitBreaker, issues),
     suppressL2Errors: booleanOption(raw.suppressL2Errors ?? true, 'suppressL2Errors', issues) ?? true,
     coherence: resolveCoherence(raw.coherence, l1 !== false, issues),
+  }
+  if (raw.sentinel !== undefined && raw.client !== undefined) {
+    issues.push({ path: 'sentinel', message: 'not used with client: an external client has its own connection' })
   }
   if (issues.length > 0) throw new InvalidOptionsError(issues)
   return Object.freeze(resolved)

@@ -6,6 +6,7 @@ import { createClient, RESP_TYPES } from '@redis/client'
 
 import type { ExternalRedisClient } from '../options/cache-options.js'
 import type { ResolvedRedisConnection } from '../options/redis-options.js'
+import type { ConnectionTarget } from './sentinel-master.js'
 
 /** The resolved connection settings a store is built from. @internal */
 export type ResolvedRedisStoreOptions = ResolvedRedisConnection
@@ -111,18 +112,30 @@ export class RedisConnection {
   /** Set for a client the caller owns: it is watched, but never connected, replaced or closed here. */
   readonly #external: boolean
 
-  readonly #create: () => PlainRedisClient
+  readonly #create: (options: Readonly<ResolvedRedisStoreOptions>) => PlainRedisClient
+  readonly #target: ConnectionTarget | undefined
 
   /**
    * With `external`, that client is watched but never connected, replaced or closed. With
-   * `create`, each client (the first, and each replacement) comes from it.
+   * `create`, each client (the first, and each replacement) comes from it. With `target`, each
+   * client goes to its address (the master a Sentinel set names), and a new client replaces the
+   * current one whenever that address changes; nothing connects while it is unknown.
    */
-  constructor(options: Readonly<ResolvedRedisStoreOptions>, external?: ExternalRedisClient, create?: () => PlainRedisClient) {
+  constructor(
+    options: Readonly<ResolvedRedisStoreOptions>,
+    external?: ExternalRedisClient,
+    create?: (options: Readonly<ResolvedRedisStoreOptions>) => PlainRedisClient,
+    target?: ConnectionTarget,
+  ) {
     this.#options = options
     this.#external = external !== undefined
-    this.#create = create ?? (() => createPlainClient(options))
+    this.#create = create ?? ((o) => createPlainClient(o))
+    this.#target = target
     this.#client = external === undefined ? this.#createClient() : this.#watch(external as unknown as PlainRedisClient)
     this.#bytes = withBytes(this.#client)
+    target?.onChange(() => {
+      if (this.#started) this.#replace(this.#client)
+    })
   }
 
   /** Client whose bulk-string replies are strings (keys, members). */
@@ -180,7 +193,13 @@ export class RedisConnection {
       this.#sync()
       return
     }
-    this.#connectInBackground(this.#client)
+    if (this.#target === undefined) this.#connectInBackground(this.#client)
+    else {
+      this.#target.start()
+      // The client made in the constructor may point at a stand-in (or an older) address: start
+      // on a fresh one; while the address is unknown, the target's first change starts it.
+      if (this.#target.address !== undefined) this.#replace(this.#client)
+    }
     this.#probeTimer = setInterval(() => this.#probe(), this.#options.pingIntervalMs)
     this.#probeTimer.unref()
   }
@@ -198,7 +217,8 @@ export class RedisConnection {
   #createClient(): PlainRedisClient {
     // node-redis emits 'error' for every failed attempt, even after destroy(); without a listener
     // Node would throw it. It is not logged here: stores hold no policy, readiness is the signal.
-    return this.#watch(this.#create())
+    const address = this.#target?.address
+    return this.#watch(this.#create(address === undefined ? this.#options : { ...this.#options, ...address }))
   }
 
   #watch(client: PlainRedisClient): PlainRedisClient {

@@ -12,6 +12,7 @@ import { SET_ENTRY } from './scripts/set-entry.js'
 import { EXTEND_LOCK } from './scripts/extend-lock.js'
 import { RELEASE_LOCK } from './scripts/release-lock.js'
 import { RedisSubscriber } from './redis-subscriber.js'
+import { SentinelMaster } from './sentinel-master.js'
 import { runScript } from './scripts/lua-script.js'
 
 /** Keys per UNLINK, so one call never blocks Redis or builds a huge command. */
@@ -33,6 +34,8 @@ export class RedisStore implements RemoteStore {
   readonly #connection: RedisConnection
   readonly #options: ResolvedRedisConnection
   #subscriber: RedisSubscriber | undefined
+  /** With Sentinel: the master every connection of this store follows. */
+  readonly target: SentinelMaster | undefined
 
   /**
    * Does not connect. With `client`, that client is used as it is and never closed; the
@@ -40,7 +43,8 @@ export class RedisStore implements RemoteStore {
    */
   constructor(options: ResolvedRedisConnection, client?: ExternalRedisClient) {
     this.#options = options
-    this.#connection = new RedisConnection(options, client)
+    this.target = options.sentinel === undefined ? undefined : new SentinelMaster(options.sentinel, options)
+    this.#connection = new RedisConnection(options, client, undefined, this.target)
     // Loaded first on every new connection: a script first sent as EVALSHA would otherwise fail
     // with NOSCRIPT and be re-sent as EVAL behind commands issued after it, out of their order.
     this.#connection.onReadyChange((ready) => {
@@ -62,11 +66,12 @@ export class RedisStore implements RemoteStore {
   }
 
   get lastError(): ConnectionError | undefined {
-    return this.#connection.lastError
+    return this.#connection.lastError ?? this.target?.lastError
   }
 
   onError(listener: (error: ConnectionError) => void): void {
     this.#connection.onError(listener)
+    this.target?.onError(listener)
   }
 
   /**
@@ -233,7 +238,7 @@ export class RedisStore implements RemoteStore {
 
   /** Subscribes on a dedicated connection, opened on first use and resubscribed after reconnects. */
   listen(channel: string, listener: (message: string) => void): void {
-    this.#subscriber ??= new RedisSubscriber(this.#options)
+    this.#subscriber ??= new RedisSubscriber(this.#options, this.target)
     this.#subscriber.listen(channel, listener)
   }
 
@@ -241,6 +246,7 @@ export class RedisStore implements RemoteStore {
   disconnect(): Promise<void> {
     this.#connection.close()
     this.#subscriber?.close()
+    this.target?.close()
     return Promise.resolve()
   }
 

@@ -1,5 +1,6 @@
 import type { ResolvedRedisStoreOptions } from './redis-client.js'
 import { RedisConnection } from './redis-client.js'
+import type { ConnectionTarget } from './sentinel-master.js'
 
 /**
  * A dedicated connection in subscriber mode (Redis does not mix pub/sub and commands on one
@@ -11,8 +12,9 @@ export class RedisSubscriber {
   readonly #connection: RedisConnection
   readonly #channels = new Map<string, (message: string) => void>()
 
-  constructor(options: Readonly<ResolvedRedisStoreOptions>) {
-    this.#connection = new RedisConnection(options)
+  /** With `target`, the connection follows its address (the master a Sentinel set names). */
+  constructor(options: Readonly<ResolvedRedisStoreOptions>, target?: ConnectionTarget) {
+    this.#connection = new RedisConnection(options, undefined, undefined, target)
     this.#connection.onReadyChange((ready) => {
       if (ready) for (const [channel, listener] of this.#channels) this.#subscribe(channel, listener)
     })

@@ -1,6 +1,7 @@
 import type { ExternalRedisClient } from '../options/cache-options.js'
 import type { ResolvedRedisConnection } from '../options/redis-options.js'
-import { type PlainRedisClient, RedisConnection, createPlainClient } from './redis-client.js'
+import { type PlainRedisClient, RedisConnection, type ResolvedRedisStoreOptions, createPlainClient } from './redis-client.js'
+import type { ConnectionTarget } from './sentinel-master.js'
 
 /** What a tracking connection reports. */
 export interface TrackingListener {
@@ -20,6 +21,8 @@ export interface TrackedConnection {
   readonly isReady: boolean
   onReadyChange(listener: (ready: boolean) => void): void
   trackInvalidations(redirectId: number, prefix: string): Promise<void>
+  /** Set when the data connection follows a master (Sentinel): the invalidation connection follows it too. */
+  readonly target?: ConnectionTarget | undefined
 }
 
 /**
@@ -59,12 +62,12 @@ export class RedisTracking {
     this.#data = data
     this.#prefix = prefix
     this.#listener = listener
-    const create = (): PlainRedisClient => {
+    const create = (o: Readonly<ResolvedRedisStoreOptions>): PlainRedisClient => {
       // emitInvalidate turns push messages into 'invalidate' events (its handshake also turns on
       // tracking for this connection itself, turned off again before each session).
       const client =
         external === undefined
-          ? createPlainClient(options, { emitInvalidate: true })
+          ? createPlainClient(o, { emitInvalidate: true })
           : (external.duplicate({ RESP: 3, emitInvalidate: true, disableOfflineQueue: true, pingInterval: 0 }) as unknown as PlainRedisClient)
       client.on('invalidate', (key: Buffer | string | null) => {
         if (client === this.#connection.client && this.#active !== undefined) this.#listener.invalidate(key === null ? null : String(key))
@@ -72,7 +75,7 @@ export class RedisTracking {
       client.on('error', (error: Error) => this.#listener.error(error))
       return client
     }
-    this.#connection = new RedisConnection(options, undefined, create)
+    this.#connection = new RedisConnection(options, undefined, create, data.target)
     this.#connection.onReadyChange(() => this.#restart())
     data.onReadyChange(() => this.#restart())
   }
