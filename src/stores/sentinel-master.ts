@@ -43,6 +43,8 @@ export class SentinelMaster implements ConnectionTarget {
   /** Index in the sentinel list of the one asked now. */
   #current = 0
   #query: SentinelClient | undefined
+  /** The last connection error of `#query`: a deadline is reported with it (ECONNREFUSED, WRONGPASS…). */
+  #queryError: unknown
   #subscriber: SentinelClient | undefined
   #timer: NodeJS.Timeout | undefined
   #polling = false
@@ -86,8 +88,13 @@ export class SentinelMaster implements ConnectionTarget {
   /** Opens the query and subscriber connections to the current sentinel. */
   #connect(): void {
     const node = this.#sentinel.nodes[this.#current]!
-    this.#query = createSentinelClient(this.#sentinel, this.#options, node)
-    this.#query.connect().catch(() => undefined)
+    const query = createSentinelClient(this.#sentinel, this.#options, node)
+    this.#query = query
+    this.#queryError = undefined
+    query.on('error', (error: unknown) => {
+      if (query === this.#query) this.#queryError = error
+    })
+    query.connect().catch(() => undefined)
     const subscriber = createSentinelClient(this.#sentinel, this.#options, node)
     this.#subscriber = subscriber
     subscriber.on('ready', () => {
@@ -115,7 +122,7 @@ export class SentinelMaster implements ConnectionTarget {
       if (Array.isArray(reply) && reply.length === 2) this.#set({ host: String(reply[0]), port: Number(reply[1]) })
       else this.#report({ code: 'ERR', message: `no sentinel master named ${this.#sentinel.name}` })
     } catch (error) {
-      this.#report(connectionError(error))
+      this.#report(connectionError(this.#queryError ?? error))
       this.#rotate()
     } finally {
       this.#polling = false

@@ -96,4 +96,27 @@ describe('GenericRedisCache options', () => {
     expect(resolved.l1).toBe(false)
     expect(resolved.compression).toBe(false)
   })
+
+  it('resolves sentinel, defaulting its TLS to the data nodes\' and keeping the URL\'s credentials and database', () => {
+    const sentinels = [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }]
+    const resolved = resolveRedisCacheOptions({ redisUrl: 'rediss://app:pw@ignored:1/3', sentinel: { name: 'mymaster', sentinels, password: 'sp' } })
+    expect(resolved.redis).toMatchObject({ username: 'app', password: 'pw', database: 3, tls: {} })
+    expect(resolved.redis.sentinel).toEqual({ name: 'mymaster', nodes: sentinels, username: undefined, password: 'sp', tls: {} })
+    const plain = resolveRedisCacheOptions({ sentinel: { name: 'm', sentinels, tls: false } })
+    expect(plain.redis.sentinel?.tls).toBe(false)
+    expect(resolveRedisCacheOptions({}).redis.sentinel).toBeUndefined()
+  })
+
+  it('reports every invalid sentinel option with its path, and sentinel beside a host, a port or a client', () => {
+    const bad = { name: '', sentinels: [{ host: 'a', port: 0 }, 'x', { host: 'b', port: 1, extra: 1 }], pass: 'x', tls: 'yes' }
+    expect(issuesOf(() => new GenericRedisCache({ sentinel: bad as never }))).toEqual(
+      ['sentinel.name', 'sentinel.pass', 'sentinel.sentinels[0].port', 'sentinel.sentinels[1]', 'sentinel.sentinels[2].extra', 'sentinel.tls'].sort(),
+    )
+    expect(issuesOf(() => new GenericRedisCache({ sentinel: { sentinels: [] } as never }))).toEqual(['sentinel.name', 'sentinel.sentinels'])
+    expect(issuesOf(() => new GenericRedisCache({ sentinel: 'mymaster' as never }))).toEqual(['sentinel'])
+    const sentinel = { name: 'm', sentinels: [{ host: 's', port: 1 }] }
+    expect(issuesOf(() => new GenericRedisCache({ sentinel, redis: { socket: { host: 'h', port: 2 } } }))).toEqual(['redis.socket.host', 'redis.socket.port'])
+    const client = {} as never
+    expect(issuesOf(() => resolveRedisCacheOptions({ sentinel, client }))).toContain('sentinel')
+  })
 })
