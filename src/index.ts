@@ -22,7 +22,7 @@ export type {
   L1Options,
 } from './options/cache-options.js'
 export type { Duration } from './shared/duration.js'
-export type { RedisConnectionOptions, RedisSocketParts, SentinelOptions } from './options/redis-options.js'
+export type { ClusterOptions, RedisConnectionOptions, RedisSocketParts, SentinelOptions } from './options/redis-options.js'
 export type { CoherenceOptions, ExternalRedisClient } from './options/cache-options.js'
 export type { CoherenceStats } from './coherence/coherence.js'
 export type { Serializer, Compressor } from './codecs/codec.js'

@@ -1,6 +1,7 @@
 import type { GenericRedisCacheOptions } from '../options/cache-options.js'
 import { type ResolvedRedisCacheOptions, resolveRedisCacheOptions } from '../options/resolve-cache-options.js'
 import { Coherence } from '../coherence/coherence.js'
+import { RedisClusterStore } from '../stores/redis-cluster-store.js'
 import { RedisStore } from '../stores/redis-store.js'
 import { RedisTracking } from '../stores/redis-tracking.js'
 import { RemoteTier } from './remote-tier.js'
@@ -22,18 +23,21 @@ export class GenericRedisCache extends TieredCache {
 
   constructor(options: GenericRedisCacheOptions = {}) {
     const resolved = resolveRedisCacheOptions(options)
-    const store = new RedisStore(resolved.redis, resolved.client)
+    const { cluster } = resolved.redis
     const settings = resolved.coherence
+    const standalone = cluster === undefined ? new RedisStore(resolved.redis, resolved.client) : undefined
+    const store = standalone ?? new RedisClusterStore(resolved.redis, cluster!)
     const prefix = `${resolved.namespace}:`
     super({
       options: resolved,
       suppressL2Errors: resolved.suppressL2Errors,
       remote: (params) => new RemoteTier({ store, options: resolved, ...params }),
       coherence:
-        settings === false
+        // The options refuse coherence on a cluster.
+        settings === false || standalone === undefined
           ? undefined
           : (hooks) =>
-              new Coherence(settings, redisScope(resolved), prefix, hooks, (listener) => new RedisTracking(store, resolved.redis, resolved.client, prefix, listener)),
+              new Coherence(settings, redisScope(resolved), prefix, hooks, (listener) => new RedisTracking(standalone, resolved.redis, resolved.client, prefix, listener)),
     })
     this.#resolved = resolved
   }

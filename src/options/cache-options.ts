@@ -3,7 +3,7 @@ import type { CacheMonitor } from '../monitoring/monitor-sink.js'
 import type { Serializer } from '../codecs/codec.js'
 import type { RedisClientType } from '@redis/client'
 
-import type { RedisConnectionOptions, SentinelOptions } from './redis-options.js'
+import type { ClusterOptions, RedisConnectionOptions, SentinelOptions } from './redis-options.js'
 import type { Duration } from '../shared/duration.js'
 import type { GetOrSetPolicy } from './get-or-set-options.js'
 
@@ -119,6 +119,14 @@ export interface GenericRedisCacheOptions extends BaseCacheOptions {
    * @example { name: 'mymaster', sentinels: [{ host: '10.0.0.1', port: 26379 }, { host: '10.0.0.2', port: 26379 }] }
    */
   sentinel?: SentinelOptions
+  /**
+   * A Redis Cluster: some of its nodes (the rest is discovered). Every feature works unchanged;
+   * batches are split per hash slot, scans and clears visit every master. Credentials, TLS and
+   * timeouts for every node come from `redisUrl` and `redis` (whose host and port are unused).
+   * @default none: one Redis server
+   * @example { rootNodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7000 }] }
+   */
+  cluster?: ClusterOptions
   /**
    * An existing `@redis/client` client to use instead of opening a connection. The cache never
    * closes it (`disconnect()` leaves it open) and never replaces it; its own settings then

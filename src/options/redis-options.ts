@@ -86,6 +86,17 @@ export interface SentinelOptions {
   tls?: boolean | ConnectionOptions | undefined
 }
 
+/** A Redis Cluster (`GenericRedisCache`'s `cluster` option). */
+export interface ClusterOptions {
+  /** Some nodes of the cluster (any of them; the rest is discovered); at least one. */
+  rootNodes: ReadonlyArray<{ host: string; port: number }>
+}
+
+/** `ClusterOptions` validated. */
+export interface ResolvedCluster {
+  readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>
+}
+
 /** `SentinelOptions` validated, with defaults applied. */
 export interface ResolvedSentinel {
   readonly name: string
@@ -114,6 +125,8 @@ export interface ResolvedRedisConnection {
    * sentinels answer, and every connection follows the master they name.
    */
   readonly sentinel: ResolvedSentinel | undefined
+  /** Set for a Redis Cluster: `host` and `port` are then unused, every node of it is reached. */
+  readonly cluster: ResolvedCluster | undefined
 }
 
 /** Defaults of the connection settings. */
@@ -138,7 +151,12 @@ type DurationField = 'connectTimeout' | 'pingInterval' | 'socketTimeout' | 'reco
  * Resolves `redisUrl` plus the `redis` sub-options into one connection, recording every problem
  * with its full path (`redisUrl`, `redis.socket.port`, …) into `issues`.
  */
-export function resolveRedisConnection(url: unknown, raw: unknown, issues: OptionIssue[], sentinelRaw?: unknown): Readonly<ResolvedRedisConnection> {
+export function resolveRedisConnection(
+  url: unknown,
+  raw: unknown,
+  issues: OptionIssue[],
+  topology: { sentinel?: unknown; cluster?: unknown } = {},
+): Readonly<ResolvedRedisConnection> {
   const fromUrl = parseUrl(url, issues)
   if (raw !== undefined && !isRecord(raw)) issues.push({ path: 'redis', message: 'expected an object' })
   const options: RedisConnectionOptions = isRecord(raw) ? raw : {}
@@ -165,12 +183,19 @@ export function resolveRedisConnection(url: unknown, raw: unknown, issues: Optio
     reconnectMinDelayMs: ms('reconnectMinDelay', 0),
     reconnectMaxDelayMs: ms('reconnectMaxDelay', 0),
     sentinel: undefined as ResolvedSentinel | undefined,
+    cluster: undefined as ResolvedCluster | undefined,
   } satisfies ResolvedRedisConnection
-  if (sentinelRaw !== undefined) {
-    resolved.sentinel = resolveSentinel(sentinelRaw, resolved.tls, issues)
-    for (const part of ['host', 'port'] as const) {
-      if (socket[part] !== undefined) issues.push({ path: `redis.socket.${part}`, message: 'not used with sentinel: the sentinels name the master' })
-    }
+  if (topology.sentinel !== undefined && topology.cluster !== undefined) {
+    issues.push({ path: 'cluster', message: 'not used with sentinel: a cache uses one topology' })
+  }
+  if (topology.sentinel !== undefined) {
+    resolved.sentinel = resolveSentinel(topology.sentinel, resolved.tls, issues)
+    rejectHostPort(socket, 'sentinel: the sentinels name the master', issues)
+  }
+  if (topology.cluster !== undefined) {
+    resolved.cluster = resolveCluster(topology.cluster, issues)
+    rejectHostPort(socket, 'cluster: rootNodes name the nodes', issues)
+    if (resolved.database !== 0) issues.push({ path: 'redis.database', message: 'must be 0 on a cluster (Redis Cluster has database 0 only)' })
   }
   if (resolved.socketTimeoutMs <= resolved.pingIntervalMs) {
     issues.push({ path: 'redis.socketTimeout', message: 'must be greater than redis.pingInterval, or healthy idle connections are dropped' })
@@ -190,28 +215,49 @@ function resolveSentinel(raw: unknown, dataTls: false | ConnectionOptions, issue
   rejectUnknownKeys(options, SENTINEL_KEYS, 'sentinel.', issues)
   const name = stringOr(options.name, '', 'sentinel.name', issues)
   if (options.name === undefined) issues.push({ path: 'sentinel.name', message: "expected the master's name as the sentinels know it" })
-  const nodes: Array<{ host: string; port: number }> = []
-  if (!Array.isArray(options.sentinels) || options.sentinels.length === 0) {
-    issues.push({ path: 'sentinel.sentinels', message: 'expected a non-empty array of { host, port }' })
-  } else {
-    options.sentinels.forEach((node: unknown, i) => {
-      const path = `sentinel.sentinels[${i}]`
-      if (!isRecord(node)) return issues.push({ path, message: 'expected { host, port }' })
-      rejectUnknownKeys(node, ['host', 'port'], `${path}.`, issues)
-      const host = stringOr(node.host, '', `${path}.host`, issues)
-      if (node.host === undefined) issues.push({ path: `${path}.host`, message: 'expected a host name or IP address' })
-      const port = integerIn(node.port, { path: `${path}.port`, min: 1, max: 65_535 }, issues) ?? 1
-      nodes.push({ host, port })
-    })
-  }
+  const nodes = resolveNodes(options.sentinels, 'sentinel.sentinels', issues)
   const tls = options.tls === undefined ? dataTls : resolveTls(options.tls, false, issues, 'sentinel.tls')
   return Object.freeze({
     name,
-    nodes: Object.freeze(nodes),
+    nodes,
     username: optionalString(options.username, 'sentinel.username', issues),
     password: optionalString(options.password, 'sentinel.password', issues),
     tls,
   })
+}
+
+function resolveCluster(raw: unknown, issues: OptionIssue[]): ResolvedCluster | undefined {
+  if (!isRecord(raw)) {
+    issues.push({ path: 'cluster', message: 'expected { rootNodes: [{ host, port }] }' })
+    return undefined
+  }
+  rejectUnknownKeys(raw, ['rootNodes'], 'cluster.', issues)
+  return Object.freeze({ nodes: resolveNodes(raw.rootNodes, 'cluster.rootNodes', issues) })
+}
+
+/** A non-empty list of `{ host, port }`. */
+function resolveNodes(raw: unknown, path: string, issues: OptionIssue[]): ReadonlyArray<{ host: string; port: number }> {
+  const nodes: Array<{ host: string; port: number }> = []
+  if (!Array.isArray(raw) || raw.length === 0) {
+    issues.push({ path, message: 'expected a non-empty array of { host, port }' })
+    return nodes
+  }
+  raw.forEach((node: unknown, i) => {
+    const at = `${path}[${i}]`
+    if (!isRecord(node)) return issues.push({ path: at, message: 'expected { host, port }' })
+    rejectUnknownKeys(node, ['host', 'port'], `${at}.`, issues)
+    const host = stringOr(node.host, '', `${at}.host`, issues)
+    if (node.host === undefined) issues.push({ path: `${at}.host`, message: 'expected a host name or IP address' })
+    const port = integerIn(node.port, { path: `${at}.port`, min: 1, max: 65_535 }, issues) ?? 1
+    nodes.push({ host, port })
+  })
+  return Object.freeze(nodes)
+}
+
+function rejectHostPort(socket: RedisSocketParts, why: string, issues: OptionIssue[]): void {
+  for (const part of ['host', 'port'] as const) {
+    if (socket[part] !== undefined) issues.push({ path: `redis.socket.${part}`, message: `not used with ${why}` })
+  }
 }
 
 function parseUrl(url: unknown, issues: OptionIssue[]) {

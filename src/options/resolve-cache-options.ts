@@ -67,7 +67,7 @@ const BASE_KEYS = ['namespace', 'defaultTtl', 'maxValueBytes', 'clock', 'random'
 const L1_KEYS = ['maxEntries', 'maxBytes'] as const
 const REDIS_KEYS = [
   ...BASE_KEYS,
-  ...['redisUrl', 'redis', 'sentinel', 'client', 'l1', 'compression', 'serializer', 'l2Timeout', 'connectTimeout'],
+  ...['redisUrl', 'redis', 'sentinel', 'cluster', 'client', 'l1', 'compression', 'serializer', 'l2Timeout', 'connectTimeout'],
   ...['circuitBreaker', 'suppressL2Errors', 'coherence'],
 ] as const
 
@@ -92,7 +92,7 @@ export function resolveRedisCacheOptions(raw: GenericRedisCacheOptions = {}): Re
   const resolved = {
     ...base,
     l1,
-    redis: resolveRedisConnection(raw.redisUrl ?? process.env.REDIS_URL ?? DEFAULTS.redisUrl, raw.redis, issues, raw.sentinel),
+    redis: resolveRedisConnection(raw.redisUrl ?? process.env.REDIS_URL ?? DEFAULTS.redisUrl, raw.redis, issues, { sentinel: raw.sentinel, cluster: raw.cluster }),
     client: resolveClient(raw.client, issues),
     serializer: resolveSerializer(raw.serializer, issues),
     compression: resolveCompression(raw.compression, issues),
@@ -102,8 +102,19 @@ export function resolveRedisCacheOptions(raw: GenericRedisCacheOptions = {}): Re
     suppressL2Errors: booleanOption(raw.suppressL2Errors ?? true, 'suppressL2Errors', issues) ?? true,
     coherence: resolveCoherence(raw.coherence, l1 !== false, issues),
   }
-  if (raw.sentinel !== undefined && raw.client !== undefined) {
-    issues.push({ path: 'sentinel', message: 'not used with client: an external client has its own connection' })
+  for (const topology of ['sentinel', 'cluster'] as const) {
+    if (raw[topology] !== undefined && raw.client !== undefined) {
+      issues.push({ path: topology, message: 'not used with client: an external client has its own connection' })
+    }
+  }
+  if (raw.cluster !== undefined) {
+    if (resolved.coherence !== false) {
+      issues.push({
+        path: 'coherence',
+        message: 'not available on a cluster yet: pass coherence: false (each L1 then serves its copy until the entry expires) or l1: false',
+      })
+    }
+    if (/[{}]/.test(base.namespace)) issues.push({ path: 'namespace', message: 'may not contain { or } on a cluster (they are hash tags)' })
   }
   if (issues.length > 0) throw new InvalidOptionsError(issues)
   return Object.freeze(resolved)

@@ -21,10 +21,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createClient } from '@redis/client'
 import { afterAll, beforeAll } from 'vitest'
 
+import { CLUSTER_SLOTS, crc16, keySlot } from '../../src/stores/cluster/key-slot.js'
 import { type RedisServer, findRedisServer, freePort, startRedis } from './redis-server.js'
 
-/** Number of hash slots of a Redis Cluster. */
-export const CLUSTER_SLOTS = 16384
+export { CLUSTER_SLOTS }
 
 /** Options for {@link startRedisCluster}. */
 export interface StartRedisClusterOptions {
@@ -122,32 +122,8 @@ export function requireRedisCli(): boolean {
   return false
 }
 
-/** CRC16-CCITT (XMODEM: polynomial 0x1021, initial value 0), the checksum of Redis Cluster key slots. */
-export function crc16(data: Uint8Array): number {
-  let crc = 0
-  for (const byte of data) {
-    crc ^= byte << 8
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
-  }
-  return crc
-}
-
-/**
- * Hash slot of `key` as Redis computes it: CRC16 of the UTF-8 bytes modulo 16384, or of the hash
- * tag only when the key holds a `{` followed later by a `}` with at least one byte between the
- * first `{` and the first `}` after it (so `{}x` and `a{}{b}` hash whole). Written here rather
- * than taken from `cluster-key-slot` (1.1.2, which @redis/client routes with): that package
- * hashes `a{}{b}` as `b`, where Redis hashes the whole key.
- */
-export function keySlot(key: string | Uint8Array): number {
-  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key
-  const open = bytes.indexOf(0x7b)
-  if (open >= 0) {
-    const close = bytes.indexOf(0x7d, open + 1)
-    if (close > open + 1) return crc16(bytes.subarray(open + 1, close)) % CLUSTER_SLOTS
-  }
-  return crc16(bytes) % CLUSTER_SLOTS
-}
+// The library's own slot function (computed as Redis does; see its module comment).
+export { crc16, keySlot }
 
 /**
  * Sends one command on a fresh connection to `127.0.0.1:port` and resolves its reply (RESP2).

@@ -1,3 +1,4 @@
+import { INDEX_ENTRY_LUA } from './index-entry.js'
 import { defineScript } from './lua-script.js'
 
 /**
@@ -16,13 +17,9 @@ import { defineScript } from './lua-script.js'
  * one of the entry's tags invalidated, after the epoch it carries. Epochs come from Redis, so no client clock is
  * compared with another.
  *
- * A tag index is a sorted set of entry keys scored by each entry's physical expiry, in the
- * server's own time (TIME). Every write prunes the members that have expired, so an index
- * holds its live entries plus those that expired since its last write, and the index itself
- * expires with its longest-lived member (or persists while one never expires).
- * Returns 1 when written.
+ * Each tag index is maintained as `INDEX_ENTRY_LUA` describes. Returns 1 when written.
  */
-export const SET_ENTRY = defineScript(`
+export const SET_ENTRY = defineScript(`${INDEX_ENTRY_LUA}
 local ntags = #KEYS - 3
 if ARGV[3] ~= '' then
   local since = tonumber(ARGV[3])
@@ -41,19 +38,6 @@ else
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 end
 if ntags == 0 then return 1 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local score = '+inf'
-if ARGV[2] ~= '' then score = string.format('%d', now + tonumber(ARGV[2])) end
-for i = 4, #KEYS do
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', string.format('%d', now))
-  redis.call('ZADD', KEYS[i], score, KEYS[1])
-  local top = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
-  local last = tonumber(top[2])
-  if last == math.huge then
-    redis.call('PERSIST', KEYS[i])
-  else
-    redis.call('PEXPIREAT', KEYS[i], string.format('%d', last + 1))
-  end
-end
+local now = server_ms()
+for i = 4, #KEYS do index_entry(KEYS[i], KEYS[1], ARGV[2], now) end
 return 1`)

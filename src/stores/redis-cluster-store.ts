@@ -1,0 +1,391 @@
+import { createCluster, RESP_TYPES } from '@redis/client'
+
+import type { ResolvedCluster, ResolvedRedisConnection } from '../options/redis-options.js'
+import { connectionError, type ConnectionError, isPersistentFailure, reconnectDelayMs } from './redis-client.js'
+import type { DeleteMarks, RemoteStore, StoreEntry } from './store.js'
+import { groupBySlot, keySlot, slotTag } from './cluster/key-slot.js'
+import { DELETE_IF_EQUALS } from './scripts/delete-if-equals.js'
+import { EXTEND_LOCK } from './scripts/extend-lock.js'
+import { GET_BOUNDED } from './scripts/get-bounded.js'
+import { INDEX_ENTRY } from './scripts/index-entry.js'
+import { type LuaScript, runScript } from './scripts/lua-script.js'
+import { MARK_CLEARED } from './scripts/mark-cleared.js'
+import { MARK_TAG_INVALIDATED } from './scripts/mark-tag-invalidated.js'
+import { RELEASE_LOCK } from './scripts/release-lock.js'
+import { SET_UNMARKED } from './scripts/set-unmarked.js'
+import { UNLINK_MARKED } from './scripts/unlink-marked.js'
+
+/** Keys per UNLINK or MGET, so one call never blocks a node or builds a huge command. */
+const CHUNK = 500
+/** Members of a tag index handled per step of `invalidateTag`. */
+const TAG_CHUNK = 500
+/** Slowest retry of persistent failures (refused credentials or certificates). */
+const SLOW_RETRY_MAX_MS = 30_000
+
+/** Bulk strings as Buffers: values stay bytes end to end. */
+const BYTES_TYPE_MAPPING = { [RESP_TYPES.BLOB_STRING]: Buffer } as const
+
+type Cluster = ReturnType<typeof createRedisCluster>
+type BytesCluster = ReturnType<typeof withBytes>
+
+/**
+ * `RemoteStore` on a Redis Cluster through @redis/client's cluster client, which routes each
+ * command to the master of its key's slot and follows the slot map through failovers.
+ *
+ * What differs from one server, and how it is kept exact:
+ * - Multi-key commands take one slot: `getMany` and `deleteMany` send one MGET or UNLINK per slot,
+ *   all in the same tick, so each shard gets them in one pipelined round trip. Slots are computed
+ *   here (`cluster/key-slot.ts`), as Redis computes them.
+ * - `scan` visits every master.
+ * - A delete mark lives in its entry's slot (`{<slot tag>}<mark key>`), so a write checks it
+ *   atomically (`SET_UNMARKED`). The namespace's tag state and the tag indexes live in their own
+ *   slots, so a conditional write cannot check them in the same script: it indexes the entry
+ *   first, writes it, then reads the tag state, and removes its own write (compare-and-delete)
+ *   when a clear or an invalidation of one of its tags came after the epoch it carries. An
+ *   invalidation bumps the epoch before it reads the index, so either it finds the entry in the
+ *   index, or the write finds its epoch; both end with the entry gone.
+ * - `info` sums `used_memory` over the masters.
+ */
+export class RedisClusterStore implements RemoteStore {
+  readonly #options: ResolvedRedisConnection
+  readonly #cluster: Cluster
+  readonly #bytes: BytesCluster
+  readonly #readyListeners = new Set<(ready: boolean) => void>()
+  readonly #errorListeners = new Set<(error: ConnectionError) => void>()
+  readonly #healthListeners = new Set<() => void>()
+  #lastError: ConnectionError | undefined
+  #ready = false
+  #started: Promise<unknown> | undefined
+  #closed = false
+  #probe: NodeJS.Timeout | undefined
+
+  constructor(options: ResolvedRedisConnection, cluster: ResolvedCluster) {
+    this.#options = options
+    this.#cluster = createRedisCluster(options, cluster)
+    this.#bytes = withBytes(this.#cluster)
+    const failed = (error: unknown): void => this.#failed(connectionError(error))
+    this.#cluster.on('error', failed)
+    this.#cluster.on('node-error', failed)
+    for (const event of ['connect', 'disconnect', 'node-ready', 'node-disconnect']) this.#cluster.on(event, () => this.#sync())
+  }
+
+  get isReady(): boolean {
+    return this.#ready
+  }
+
+  onReadyChange(listener: (ready: boolean) => void): void {
+    this.#readyListeners.add(listener)
+  }
+
+  get lastError(): ConnectionError | undefined {
+    return this.#lastError
+  }
+
+  onError(listener: (error: ConnectionError) => void): void {
+    this.#errorListeners.add(listener)
+  }
+
+  onHealthy(listener: () => void): void {
+    this.#healthListeners.add(listener)
+  }
+
+  /**
+   * Discovers the slot map from the root nodes and connects to the masters; resolves `false`
+   * when that takes longer than `timeoutMs` (discovery goes on in the background).
+   */
+  async connect(timeoutMs: number): Promise<boolean> {
+    if (this.#closed) return false
+    this.#started ??= this.#start()
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, timeoutMs))))
+    const ready = this.#started.then(() => this.#ready)
+    try {
+      return await Promise.race([ready, late])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    return (await this.#bytes.get(key)) ?? undefined
+  }
+
+  async getBounded(key: string, maxBytes: number): Promise<Uint8Array | undefined | { refused: 'type' | number }> {
+    const reply = await this.#script(GET_BOUNDED, [key], [String(maxBytes)], true)
+    if (reply === null || reply === undefined) return undefined
+    if (typeof reply === 'number') return { refused: reply < 0 ? 'type' : reply }
+    return reply as Uint8Array
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
+    const out = new Array<Uint8Array | undefined>(keys.length)
+    const reads = [...groupBySlot(keys, (key) => key).values()].flatMap((group) =>
+      chunks(group, CHUNK).map(async (chunk) => {
+        const values = await this.#bytes.mGet(chunk.map(({ item }) => item))
+        chunk.forEach(({ index }, i) => (out[index] = values[i] ?? undefined))
+      }),
+    )
+    await Promise.all(reads)
+    return out
+  }
+
+  async set(key: string, value: Uint8Array, ttlMs?: number): Promise<void> {
+    const px = expiryMs(ttlMs)
+    await this.#cluster.set(key, toBuffer(value), px === undefined ? undefined : { expiration: { type: 'PX', value: px } })
+  }
+
+  async setMany(entries: readonly StoreEntry[]): Promise<readonly boolean[] | undefined> {
+    const expiries = entries.map((entry) => expiryMs(entry.ttlMs))
+    const written = await Promise.all(entries.map((entry, i) => this.#write(entry, expiries[i])))
+    return written.includes(false) ? written : undefined
+  }
+
+  async ttl(key: string): Promise<number | undefined> {
+    const pttl = await this.#cluster.pTTL(key)
+    if (pttl === -2) return undefined
+    return pttl === -1 ? Number.POSITIVE_INFINITY : pttl
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<number> {
+    const counts = await Promise.all(
+      [...groupBySlot(keys, (key) => key).values()].flatMap((group) =>
+        chunks(group, CHUNK).map((chunk) => this.#cluster.unlink(chunk.map(({ item }) => item))),
+      ),
+    )
+    return counts.reduce((sum, count) => sum + count, 0)
+  }
+
+  async deleteMarked(entries: ReadonlyArray<{ key: string; markKey: string }>, marks: DeleteMarks): Promise<number> {
+    if (entries.length === 0) return 0
+    const epoch = String(await this.#cluster.hIncrBy(marks.stateKey, 'epoch', 1))
+    const lifetime = String(expiryMs(marks.lifetimeMs) ?? 1)
+    const counts = await Promise.all(
+      [...groupBySlot(entries, (entry) => entry.key).values()].flatMap((group) =>
+        chunks(group, CHUNK / 2).map((chunk) => {
+          const keys = [...chunk.map(({ item }) => item.key), ...chunk.map(({ item }) => colocatedMark(item.markKey, item.key))]
+          return this.#script(UNLINK_MARKED, keys, [lifetime, epoch]) as Promise<number>
+        }),
+      ),
+    )
+    return counts.reduce((sum, count) => sum + count, 0)
+  }
+
+  async deleteIfEquals(key: string, value: Uint8Array): Promise<boolean> {
+    return (await this.#script(DELETE_IF_EQUALS, [key], [toBuffer(value)])) === 1
+  }
+
+  /** SCAN on every master, one after the other; a key present throughout is yielded at least once. */
+  async *scan(match: string, batchSize = 500): AsyncIterable<string[]> {
+    for (const master of this.#cluster.masters) {
+      const client = await this.#cluster.nodeClient(master)
+      let cursor = '0'
+      do {
+        const reply = await client.scan(cursor, { MATCH: match, COUNT: batchSize })
+        cursor = String(reply.cursor)
+        if (reply.keys.length > 0) yield reply.keys
+      } while (cursor !== '0')
+    }
+  }
+
+  async tagEpoch(stateKey: string): Promise<number> {
+    const epoch = await this.#cluster.hGet(stateKey, 'epoch')
+    return epoch === null || epoch === undefined ? 0 : Number(epoch)
+  }
+
+  /**
+   * Records the invalidation (`MARK_TAG_INVALIDATED`), then empties the index in steps: read up
+   * to `TAG_CHUNK` members, unlink them per slot, remove them from the index.
+   */
+  async invalidateTag(tag: { indexKey: string; stateKey: string; name: string }): Promise<{ removed: number; keys: string[] }> {
+    await this.#script(MARK_TAG_INVALIDATED, [tag.stateKey], [tag.name])
+    let removed = 0
+    const keys: string[] = []
+    for (;;) {
+      const members = await this.#cluster.zRange(tag.indexKey, 0, TAG_CHUNK - 1)
+      if (members.length === 0) return { removed, keys }
+      removed += await this.deleteMany(members)
+      await this.#cluster.zRem(tag.indexKey, members)
+      keys.push(...members)
+    }
+  }
+
+  async markCleared(stateKey: string): Promise<void> {
+    await this.#script(MARK_CLEARED, [stateKey], [])
+  }
+
+  /** `INFO <section>` of the first master, with `used_memory` replaced by the sum over the masters. */
+  async info(section: string): Promise<string> {
+    const texts = await Promise.all(this.#cluster.masters.map(async (master) => (await this.#cluster.nodeClient(master)).info(section)))
+    const total = texts.reduce((sum, text) => sum + Number(/^used_memory:(\d+)/m.exec(text)?.[1] ?? 0), 0)
+    return (texts[0] ?? '').replace(/^used_memory:\d+/m, `used_memory:${total}`)
+  }
+
+  async tryLock(key: string, token: string, leaseMs: number): Promise<boolean> {
+    const reply = await this.#cluster.set(key, token, { condition: 'NX', expiration: { type: 'PX', value: expiryMs(leaseMs) ?? 1 } })
+    return reply === 'OK'
+  }
+
+  async extendLock(key: string, token: string, leaseMs: number): Promise<boolean> {
+    return (await this.#script(EXTEND_LOCK, [key], [token, String(expiryMs(leaseMs))])) === 1
+  }
+
+  async unlock(key: string, token: string, notify: { channel: string; message: string }): Promise<boolean> {
+    return (await this.#script(RELEASE_LOCK, [key], [token, notify.channel, notify.message])) === 1
+  }
+
+  /** Subscribes through the cluster client's pub/sub connection (a `PUBLISH` reaches every node). */
+  listen(channel: string, listener: (message: string) => void): void {
+    this.#started ??= this.#start()
+    void this.#started.then(() => this.#cluster.subscribe(channel, listener)).catch(() => undefined)
+  }
+
+  disconnect(): Promise<void> {
+    this.#closed = true
+    clearInterval(this.#probe)
+    if (this.#cluster.isOpen) this.#cluster.destroy()
+    this.#sync()
+    return Promise.resolve()
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.disconnect()
+  }
+
+  async #start(): Promise<void> {
+    this.#probe = setInterval(() => void this.#ping(), this.#options.pingIntervalMs)
+    this.#probe.unref()
+    // Discovery retries until a root node answers: a cluster that is down at start comes back.
+    for (let attempt = 0; !this.#closed; attempt++) {
+      try {
+        await this.#cluster.connect()
+        this.#sync()
+        return
+      } catch (error) {
+        this.#failed(connectionError(error))
+        const slow = isPersistentFailure(error)
+        await sleep(slow ? reconnectDelayMs(attempt, 1000, SLOW_RETRY_MAX_MS) : reconnectDelayMs(attempt, this.#options.reconnectMinDelayMs, this.#options.reconnectMaxDelayMs))
+      }
+    }
+  }
+
+  /** A `PING` to every master; all answering within `socketTimeoutMs` is a healthy cluster. */
+  async #ping(): Promise<void> {
+    if (!this.#cluster.isReady) return
+    try {
+      const pings = this.#cluster.masters.map(async (master) => (await this.#cluster.nodeClient(master)).ping())
+      await withDeadline(Promise.all(pings), this.#options.socketTimeoutMs)
+    } catch {
+      return
+    }
+    for (const listener of this.#healthListeners) listener()
+  }
+
+  #sync(): void {
+    const ready = !this.#closed && this.#cluster.isReady
+    if (ready === this.#ready) return
+    this.#ready = ready
+    if (ready) this.#lastError = undefined
+    for (const listener of this.#readyListeners) listener(ready)
+  }
+
+  #failed(error: ConnectionError): void {
+    const previous = this.#lastError
+    this.#lastError = error
+    if (previous?.code === error.code && previous.message === error.message) return
+    for (const listener of this.#errorListeners) listener(error)
+  }
+
+  /** Runs a script on the master of `keys[0]`'s slot (every key of a script shares that slot). */
+  #script(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | Buffer>, bytes = false): Promise<unknown> {
+    const target = bytes ? this.#bytes : this.#cluster
+    const client = { sendCommand: (command: Array<string | Buffer>) => target.sendCommand(keys[0], false, command) }
+    return runScript(client, script, keys, args)
+  }
+
+  /**
+   * An untagged unconditional entry is a plain SET. Otherwise: index it under its tags, write it
+   * unless a newer delete marked it, and, for a conditional write, read the tag state afterwards
+   * and remove the write when a clear or one of its tags' invalidations came after its epoch.
+   */
+  async #write(entry: StoreEntry, px: number | undefined): Promise<boolean> {
+    const value = toBuffer(entry.value)
+    const tagging = entry.tagging
+    const ttl = px === undefined ? '' : String(px)
+    if (tagging === undefined) {
+      await this.#cluster.set(entry.key, value, px === undefined ? undefined : { expiration: { type: 'PX', value: px } })
+      return true
+    }
+    await Promise.all(tagging.indexKeys.map((indexKey) => this.#script(INDEX_ENTRY, [indexKey], [entry.key, ttl])))
+    const since = tagging.sinceEpoch
+    const keys = [entry.key, colocatedMark(tagging.markKey, entry.key)]
+    const written = await this.#script(SET_UNMARKED, keys, [value, ttl, since === undefined ? '' : String(since)])
+    if (written !== 1) return false
+    if (since === undefined) return true
+    const epochs = await this.#cluster.hmGet(tagging.stateKey, ['*', ...tagging.names.map((name) => `t:${name}`)])
+    if (!epochs.some((epoch) => epoch !== null && Number(epoch) > since)) return true
+    await this.deleteIfEquals(entry.key, value)
+    return false
+  }
+}
+
+/** The delete mark of `entryKey`, moved into its slot by a leading hash tag. */
+function colocatedMark(markKey: string, entryKey: string): string {
+  return `{${slotTag(keySlot(entryKey))}}${markKey}`
+}
+
+function createRedisCluster(o: ResolvedRedisConnection, cluster: ResolvedCluster) {
+  const socket = {
+    connectTimeout: o.connectTimeoutMs,
+    reconnectStrategy: (retries: number, cause: unknown) =>
+      isPersistentFailure(cause)
+        ? reconnectDelayMs(retries, 1000, SLOW_RETRY_MAX_MS)
+        : reconnectDelayMs(retries, o.reconnectMinDelayMs, o.reconnectMaxDelayMs),
+  }
+  return createCluster({
+    rootNodes: cluster.nodes.map((node) => ({ socket: { host: node.host, port: node.port } })),
+    defaults: {
+      socket: o.tls === false ? { ...socket, tls: false as const } : { ...o.tls, ...socket, tls: true as const },
+      ...(o.username === undefined ? {} : { username: o.username }),
+      ...(o.password === undefined ? {} : { password: o.password }),
+      ...(o.clientName === undefined ? {} : { name: o.clientName }),
+      disableOfflineQueue: true,
+      pingInterval: 0,
+      maintNotifications: 'disabled' as const,
+    },
+    RESP: 3,
+    commandOptions: { timeout: 0 },
+    // A node that stops answering is replaced in the slot map as soon as the cluster promotes
+    // its replica, rather than after the client's default 5 s.
+    topologyRefreshOnReconnectionAttemptStrategy: () => 250,
+  })
+}
+
+function withBytes(cluster: Cluster) {
+  return cluster.withTypeMapping(BYTES_TYPE_MAPPING)
+}
+
+/** Redis wants a positive whole number of ms; `undefined` and `Infinity` mean no expiry. */
+function expiryMs(ttlMs: number | undefined): number | undefined {
+  if (ttlMs === undefined || ttlMs === Number.POSITIVE_INFINITY) return undefined
+  return Math.max(1, Math.ceil(ttlMs))
+}
+
+function toBuffer(value: Uint8Array): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
+}
