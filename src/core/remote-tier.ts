@@ -97,6 +97,9 @@ export class RemoteTier {
   readonly #options: ResolvedRedisCacheOptions
   readonly #codec: CodecPipeline
   readonly #breaker: CircuitBreaker
+  /** On a store with shards (a cluster): one breaker per shard, for calls on one key. */
+  readonly #shardBreakers = new Map<string, CircuitBreaker>()
+  readonly #newBreaker: () => CircuitBreaker
   readonly #prefix: string
   readonly #scanPrefix: string
   readonly #stateKey: string
@@ -130,12 +133,15 @@ export class RemoteTier {
         onCompress: (before: number, after: number, ms: number) => monitor.compression?.(name, before, after, ms),
       }),
     })
-    this.#breaker = new CircuitBreaker(options.breaker, options.clock, (from, to) => recorder.circuit(from, to))
+    this.#newBreaker = () => new CircuitBreaker(options.breaker, options.clock, (from, to) => recorder.circuit(from, to))
+    this.#breaker = this.#newBreaker()
     store.onReadyChange((ready) => {
       // A fresh connection is better evidence than the breaker's timer: use Redis again at once.
       // A lost one opens the breaker, so the degraded state shows in stats and events.
-      if (ready) this.#breaker.recordSuccess()
-      else if (!this.#closing) this.#breaker.trip()
+      for (const breaker of this.#breakers()) {
+        if (ready) breaker.recordSuccess()
+        else if (!this.#closing) breaker.trip()
+      }
       recorder.connection(ready)
       if (ready) onReady()
     })
@@ -149,8 +155,26 @@ export class RemoteTier {
     // A health PING answered after failures (a server back from a stall) closes the breaker at
     // once, instead of after openDuration and a probe of its own.
     store.onHealthy(() => {
-      if (this.#breaker.state !== 'closed') this.#breaker.recordSuccess()
+      for (const breaker of this.#breakers()) if (breaker.state !== 'closed') breaker.recordSuccess()
     })
+  }
+
+  /** The breaker of every shard, and the one of calls that span shards (or of a store without). */
+  *#breakers(): Iterable<CircuitBreaker> {
+    yield this.#breaker
+    yield* this.#shardBreakers.values()
+  }
+
+  /**
+   * The breaker guarding a call on `fullKey`: its shard's on a cluster, so a failed master
+   * stops calls to its own slots only and the other shards keep serving.
+   */
+  #breakerFor(fullKey: string | undefined): CircuitBreaker {
+    const shard = fullKey === undefined ? undefined : this.#store.shardOf?.(fullKey)
+    if (shard === undefined) return this.#breaker
+    let breaker = this.#shardBreakers.get(shard)
+    if (breaker === undefined) this.#shardBreakers.set(shard, (breaker = this.#newBreaker()))
+    return breaker
   }
 
   get store(): RemoteStore {
@@ -181,7 +205,7 @@ export class RemoteTier {
   async read(key: string): Promise<RemoteRead> {
     const fullKey = this.#prefix + key
     if (this.#suspects.size > 0 && this.#suspects.has(fullKey)) return this.#boundedRead(key, fullKey)
-    const outcome = await this.#call('get', () => this.#store.get(fullKey))
+    const outcome = await this.#call('get', () => this.#store.get(fullKey), 1, fullKey)
     if (outcome.kind === 'error') {
       if (outcome.reason === 'deadline') this.#suspect(fullKey)
       else if (outcome.reason === 'reply' && isWrongType(outcome.error)) return this.#boundedRead(key, fullKey)
@@ -195,7 +219,7 @@ export class RemoteTier {
    * or of another type is unlinked in Redis and reported as corrupt (a miss).
    */
   async #boundedRead(key: string, fullKey: string): Promise<RemoteRead> {
-    const outcome = await this.#call('get', () => this.#store.getBounded(fullKey, this.#maxStoredBytes))
+    const outcome = await this.#call('get', () => this.#store.getBounded(fullKey, this.#maxStoredBytes), 1, fullKey)
     if (outcome.kind !== 'ok') return outcome
     const value = outcome.value
     if (value === undefined) return MISS
@@ -252,12 +276,13 @@ export class RemoteTier {
    */
   send(entries: readonly StoreEntry[]): Promise<RemoteOutcome<readonly boolean[] | undefined>> {
     // A large batch gets one deadline per started thousand entries.
-    return this.#call('set', () => this.#store.setMany(entries), Math.ceil(entries.length / WRITES_PER_DEADLINE))
+    const only = entries.length === 1 ? entries[0]?.key : undefined
+    return this.#call('set', () => this.#store.setMany(entries), Math.ceil(entries.length / WRITES_PER_DEADLINE), only)
   }
 
   /** Deletes keys, leaving delete marks; resolves how many existed in Redis. */
   deleteKeys(keys: readonly string[]): Promise<RemoteOutcome<number>> {
-    return this.#call('delete', () => this.#deleteMarked(keys))
+    return this.#call('delete', () => this.#deleteMarked(keys), 1, keys.length === 1 ? this.#prefix + keys[0] : undefined)
   }
 
   /** Deletes the keys of this namespace matching a glob, leaving delete marks; resolves how many. */
@@ -312,7 +337,7 @@ export class RemoteTier {
 
   /** The namespace's tag epoch, read before a loader runs so its write can be refused if overtaken. */
   tagEpoch(): Promise<RemoteOutcome<number>> {
-    return this.#call('tagEpoch', () => this.#store.tagEpoch(this.#stateKey))
+    return this.#call('tagEpoch', () => this.#store.tagEpoch(this.#stateKey), 1, this.#stateKey)
   }
 
   /** Keys of this namespace matching a glob, without the namespace prefix, each once. */
@@ -332,24 +357,24 @@ export class RemoteTier {
 
   /** Lock operations for cross-instance single-flight; `unavailable` when Redis cannot be asked. */
   async tryLock(lockKey: string, token: string, leaseMs: number): Promise<'acquired' | 'held' | 'unavailable'> {
-    const outcome = await this.#call('lock', () => this.#store.tryLock(lockKey, token, leaseMs))
+    const outcome = await this.#call('lock', () => this.#store.tryLock(lockKey, token, leaseMs), 1, lockKey)
     if (outcome.kind !== 'ok') return 'unavailable'
     return outcome.value ? 'acquired' : 'held'
   }
 
   /** Remaining lease of a lock in ms; `undefined` when it is gone or Redis cannot be asked. */
   async lockTtl(lockKey: string): Promise<number | undefined> {
-    const outcome = await this.#call('lockTtl', () => this.#store.ttl(lockKey))
+    const outcome = await this.#call('lockTtl', () => this.#store.ttl(lockKey), 1, lockKey)
     return outcome.kind === 'ok' ? outcome.value : undefined
   }
 
   async extendLock(lockKey: string, token: string, leaseMs: number): Promise<boolean> {
-    const outcome = await this.#call('extendLock', () => this.#store.extendLock(lockKey, token, leaseMs))
+    const outcome = await this.#call('extendLock', () => this.#store.extendLock(lockKey, token, leaseMs), 1, lockKey)
     return outcome.kind === 'ok' && outcome.value
   }
 
   async unlock(lockKey: string, token: string, channel: string): Promise<boolean> {
-    const outcome = await this.#call('unlock', () => this.#store.unlock(lockKey, token, { channel, message: lockKey }))
+    const outcome = await this.#call('unlock', () => this.#store.unlock(lockKey, token, { channel, message: lockKey }), 1, lockKey)
     return outcome.kind === 'ok' && outcome.value
   }
 
@@ -449,25 +474,26 @@ export class RemoteTier {
    * times its deadline (`long`: scans and tag invalidations, which take many round trips, each
    * bounded by one deadline through `step`, and {@link LONG_DEADLINES} deadlines in all).
    */
-  async #call<T>(operation: string, run: (step: Step) => Promise<T>, deadlines: number | 'long' = 1): Promise<RemoteOutcome<T>> {
+  async #call<T>(operation: string, run: (step: Step) => Promise<T>, deadlines: number | 'long' = 1, fullKey?: string): Promise<RemoteOutcome<T>> {
     const base = READ_OPERATIONS.has(operation) ? this.#options.l2TimeoutMs.read : this.#options.l2TimeoutMs.write
     if (this.#firstAttempt) await this.connect(base)
-    if (!this.#store.isReady || !this.#breaker.allow()) return this.#skipped(operation)
+    const breaker = this.#breakerFor(fullKey)
+    if (!this.#store.isReady || !breaker.allow()) return this.#skipped(operation)
     // A long operation (scans, tag invalidations) is many round trips: each gets the deadline,
     // and the whole one LONG_DEADLINES of them.
     const step: Step = deadlines === 'long' ? (promise) => withDeadline(promise, base, `L2 ${operation} step`) : passThrough
     try {
       const value = await withDeadline(run(step), base * (deadlines === 'long' ? LONG_DEADLINES : Math.max(1, deadlines)), `L2 ${operation}`)
-      this.#breaker.recordSuccess()
+      breaker.recordSuccess()
       return value === undefined ? (OK_VOID as RemoteOutcome<T>) : { kind: 'ok', value }
     } catch (error) {
       // An error reply (WRONGTYPE, NOPERM, a refused argument) comes from a server that answers:
       // only connection errors and deadlines count towards the breaker.
       if (error instanceof ErrorReply) {
-        this.#breaker.recordSuccess()
+        breaker.recordSuccess()
         return { kind: 'error', error: new L2UnavailableError(operation, error), reason: 'reply' }
       }
-      this.#breaker.recordFailure()
+      breaker.recordFailure()
       const reason = error instanceof DeadlineExceeded ? 'deadline' : 'connection'
       return { kind: 'error', error: new L2UnavailableError(operation, error), reason }
     }

@@ -233,6 +233,12 @@ export class RedisClusterStore implements RemoteStore {
     return (await this.#script(RELEASE_LOCK, [key], [token, notify.channel, notify.message])) === 1
   }
 
+  /** The address of the master serving `key`'s slot, as the client's slot map has it now. */
+  shardOf(key: string): string | undefined {
+    const master = this.#cluster.slots[keySlot(key)]?.master
+    return master === undefined ? undefined : `${master.host}:${master.port}`
+  }
+
   /** Subscribes through the cluster client's pub/sub connection (a `PUBLISH` reaches every node). */
   listen(channel: string, listener: (message: string) => void): void {
     this.#started ??= this.#start()
@@ -354,8 +360,8 @@ function createRedisCluster(o: ResolvedRedisConnection, cluster: ResolvedCluster
     },
     RESP: 3,
     commandOptions: { timeout: 0 },
-    // A node that stops answering is replaced in the slot map as soon as the cluster promotes
-    // its replica, rather than after the client's default 5 s.
+    // While a node reconnects, the slot map is refreshed every 250 ms (at its reconnect attempts),
+    // so a promoted replica takes over its slots soon after the promotion, not 5 s later.
     topologyRefreshOnReconnectionAttemptStrategy: () => 250,
   })
 }

@@ -62,6 +62,11 @@ export interface RemoteStore {
   unlock(key: string, token: string, notify: { channel: string; message: string }): Promise<boolean>
   /** Receives messages published on `channel` (best effort: messages sent while disconnected are lost). */
   listen(channel: string, listener: (message: string) => void): void
+  /**
+   * The shard serving `key` (a cluster master's address), for a breaker per shard; absent on a
+   * store with one server.
+   */
+  shardOf?(key: string): string | undefined
   /** Closes the connection; pending commands are rejected. Safe to call twice. */
   disconnect(): Promise<void>
 }
