@@ -1,9 +1,10 @@
 import type { GenericRedisCacheOptions } from '../options/cache-options.js'
 import { type ResolvedRedisCacheOptions, resolveRedisCacheOptions } from '../options/resolve-cache-options.js'
 import { Coherence } from '../coherence/coherence.js'
+import { ClusterTracking } from '../stores/cluster-tracking.js'
 import { RedisClusterStore } from '../stores/redis-cluster-store.js'
 import { RedisStore } from '../stores/redis-store.js'
-import { RedisTracking } from '../stores/redis-tracking.js'
+import { RedisTracking, type TrackingListener } from '../stores/redis-tracking.js'
 import { RemoteTier } from './remote-tier.js'
 import { TieredCache } from './tiered-cache.js'
 
@@ -26,18 +27,19 @@ export class GenericRedisCache extends TieredCache {
     const { cluster } = resolved.redis
     const settings = resolved.coherence
     const standalone = cluster === undefined ? new RedisStore(resolved.redis, resolved.client) : undefined
-    const store = standalone ?? new RedisClusterStore(resolved.redis, cluster!)
+    const sharded = cluster === undefined ? undefined : new RedisClusterStore(resolved.redis, cluster)
+    const store = standalone ?? sharded!
     const prefix = `${resolved.namespace}:`
+    const tracking = (listener: TrackingListener) =>
+      sharded === undefined
+        ? new RedisTracking(standalone!, resolved.redis, resolved.client, prefix, listener)
+        : new ClusterTracking(sharded, resolved.redis, prefix, listener)
     super({
       options: resolved,
       suppressL2Errors: resolved.suppressL2Errors,
       remote: (params) => new RemoteTier({ store, options: resolved, ...params }),
       coherence:
-        // The options refuse coherence on a cluster.
-        settings === false || standalone === undefined
-          ? undefined
-          : (hooks) =>
-              new Coherence(settings, redisScope(resolved), prefix, hooks, (listener) => new RedisTracking(standalone, resolved.redis, resolved.client, prefix, listener)),
+        settings === false ? undefined : (hooks) => new Coherence(settings, redisScope(resolved), prefix, hooks, tracking),
     })
     this.#resolved = resolved
   }
@@ -54,6 +56,7 @@ export class GenericRedisCache extends TieredCache {
 /** Names the Redis server and database a cache uses (an external client's are not known: its identity stands in). */
 function redisScope(resolved: ResolvedRedisCacheOptions): string {
   const { client, redis } = resolved
+  if (redis.cluster !== undefined) return `cluster:${redis.cluster.nodes.map((node) => `${node.host}:${node.port}`).join(',')}`
   if (redis.sentinel !== undefined) {
     const nodes = redis.sentinel.nodes.map((node) => `${node.host}:${node.port}`).join(',')
     return `sentinel:${redis.sentinel.name}@${nodes}/${redis.database}`

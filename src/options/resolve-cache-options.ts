@@ -108,12 +108,6 @@ export function resolveRedisCacheOptions(raw: GenericRedisCacheOptions = {}): Re
     }
   }
   if (raw.cluster !== undefined) {
-    if (resolved.coherence !== false) {
-      issues.push({
-        path: 'coherence',
-        message: 'not available on a cluster yet: pass coherence: false (each L1 then serves its copy until the entry expires) or l1: false',
-      })
-    }
     if (/[{}]/.test(base.namespace)) issues.push({ path: 'namespace', message: 'may not contain { or } on a cluster (they are hash tags)' })
   }
   if (issues.length > 0) throw new InvalidOptionsError(issues)

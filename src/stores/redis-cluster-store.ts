@@ -233,6 +233,28 @@ export class RedisClusterStore implements RemoteStore {
     return (await this.#script(RELEASE_LOCK, [key], [token, notify.channel, notify.message])) === 1
   }
 
+  /** The masters' addresses (`host:port`), as the client's slot map has them now. */
+  masterAddresses(): Array<{ host: string; port: number }> {
+    return this.#cluster.masters.map((master) => ({ host: master.host, port: master.port }))
+  }
+
+  /** Called when a node's connection becomes ready or is lost, or the cluster (dis)connects. */
+  onTopologyChange(listener: () => void): void {
+    for (const event of ['connect', 'disconnect', 'node-ready', 'node-disconnect', 'node-reconnecting']) this.#cluster.on(event, listener)
+  }
+
+  /**
+   * Turns on broadcast tracking on the connection this store uses for the master at `address`
+   * (see `RedisStore.trackInvalidations`), reported to connection `redirectId` on that master.
+   */
+  async trackInvalidations(address: { host: string; port: number }, redirectId: number, prefix: string): Promise<void> {
+    const master = this.#cluster.masters.find((m) => m.host === address.host && m.port === address.port)
+    if (master === undefined) throw new Error(`${address.host}:${address.port} is no longer a master`)
+    const client = await this.#cluster.nodeClient(master)
+    await client.sendCommand(['CLIENT', 'TRACKING', 'OFF'])
+    await client.sendCommand(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(redirectId), 'BCAST', 'PREFIX', prefix, 'NOLOOP'])
+  }
+
   /** The address of the master serving `key`'s slot, as the client's slot map has it now. */
   shardOf(key: string): string | undefined {
     const master = this.#cluster.slots[keySlot(key)]?.master
