@@ -1,4 +1,4 @@
-import { createCluster, RESP_TYPES } from '@redis/client'
+import { createCluster, RESP_TYPES, RootNodesUnavailableError } from '@redis/client'
 
 import type { ResolvedCluster, ResolvedRedisConnection } from '../options/redis-options.js'
 import { connectionError, type ConnectionError, isPersistentFailure, reconnectDelayMs } from './redis-client.js'
@@ -54,6 +54,8 @@ export class RedisClusterStore implements RemoteStore {
   readonly #errorListeners = new Set<(error: ConnectionError) => void>()
   readonly #healthListeners = new Set<() => void>()
   #lastError: ConnectionError | undefined
+  /** The last error a node reported during the current discovery attempt. */
+  #rootCause: unknown
   #ready = false
   #started: Promise<unknown> | undefined
   #closed = false
@@ -63,7 +65,10 @@ export class RedisClusterStore implements RemoteStore {
     this.#options = options
     this.#cluster = createRedisCluster(options, cluster)
     this.#bytes = withBytes(this.#cluster)
-    const failed = (error: unknown): void => this.#failed(connectionError(error))
+    const failed = (error: unknown): void => {
+      this.#rootCause = error
+      this.#failed(connectionError(error))
+    }
     this.#cluster.on('error', failed)
     this.#cluster.on('node-error', failed)
     for (const event of ['connect', 'disconnect', 'node-ready', 'node-disconnect']) this.#cluster.on(event, () => this.#sync())
@@ -284,13 +289,17 @@ export class RedisClusterStore implements RemoteStore {
     this.#probe.unref()
     // Discovery retries until a root node answers: a cluster that is down at start comes back.
     for (let attempt = 0; !this.#closed; attempt++) {
+      this.#rootCause = undefined
       try {
         await this.#cluster.connect()
         this.#sync()
         return
       } catch (error) {
-        this.#failed(connectionError(error))
-        const slow = isPersistentFailure(error)
+        // "All the root nodes are unavailable" says less than the error a root node gave (a
+        // refused password, a refused certificate): report and back off on that one.
+        const cause = error instanceof RootNodesUnavailableError && this.#rootCause !== undefined ? this.#rootCause : error
+        this.#failed(connectionError(cause))
+        const slow = isPersistentFailure(cause)
         await sleep(slow ? reconnectDelayMs(attempt, 1000, SLOW_RETRY_MAX_MS) : reconnectDelayMs(attempt, this.#options.reconnectMinDelayMs, this.#options.reconnectMaxDelayMs))
       }
     }
