@@ -358,7 +358,14 @@ export class RedisClusterStore implements RemoteStore {
     const written = await this.#script(SET_UNMARKED, keys, [value, ttl, since === undefined ? '' : String(since)])
     if (written !== 1) return false
     if (since === undefined) return true
-    const epochs = await this.#cluster.hmGet(tagging.stateKey, ['*', ...tagging.names.map((name) => `t:${name}`)])
+    let epochs: Array<string | null>
+    try {
+      epochs = await this.#cluster.hmGet(tagging.stateKey, ['*', ...tagging.names.map((name) => `t:${name}`)])
+    } catch (error) {
+      // A write that cannot be checked (the tag state's master is down) does not stay.
+      await this.deleteIfEquals(entry.key, value).catch(() => undefined)
+      throw error
+    }
     if (!epochs.some((epoch) => epoch !== null && Number(epoch) > since)) return true
     await this.deleteIfEquals(entry.key, value)
     return false
