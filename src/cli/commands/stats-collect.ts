@@ -173,6 +173,9 @@ export function hitRatio(hits: number | null, misses: number | null): number | n
   return hits / (hits + misses)
 }
 
+/** Opens a connection to a target (one node of a cluster, for `--cluster`). */
+export type CliConnectionOpener = (target: Target) => Promise<CliConnection>
+
 /** Everything `strata stats` reports, read over an open connection. */
 export async function collectStats(connection: CliConnection, target: Target): Promise<StatsReport> {
   const tally = await scanNamespace(connection, target.namespace)

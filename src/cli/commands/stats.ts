@@ -8,6 +8,7 @@ import { InvalidOptionsError } from '../../index.js'
 import { CliFailure, type CliIo, type CommandContext, ExitCode, type ExitCodeValue } from '../io.js'
 import { type CliConnection, openConnection } from '../redis-connection.js'
 import { CLI_DEFAULTS, resolveTarget, type TargetFlags } from '../target.js'
+import { collectClusterStats } from './stats-cluster.js'
 import { collectStats } from './stats-collect.js'
 import { renderStatsJson, renderStatsTable } from './stats-report.js'
 
@@ -15,6 +16,8 @@ import { renderStatsJson, renderStatsTable } from './stats-report.js'
 export interface StatsFlags extends TargetFlags {
   /** `--json`: print the report as JSON instead of a table. @default false */
   json?: boolean | undefined
+  /** `--cluster`: the URL is one node of a Redis Cluster; report every master, added up. @default false */
+  cluster?: boolean | undefined
 }
 
 const NOTES = `
@@ -26,8 +29,12 @@ a refused MEMORY USAGE, INFO or DBSIZE (ACL NOPERM) are shown as unknown (null i
 Exit codes: 0 done, 1 Redis unreachable, refusing SCAN or not answering within --timeout,
 2 invalid options.
 
+With --cluster, the URL names one node of a Redis Cluster: every master is read the same way
+(with the URL's credentials and TLS), and the figures are added up.
+
 Examples:
   $ strata stats --namespace app
+  $ strata stats --cluster --url redis://:secret@10.0.0.1:7000 --namespace app
   $ REDIS_URL=redis://:secret@cache:6379/2 strata stats --namespace app --json`
 
 /** Adds `stats` to `program`. */
@@ -39,6 +46,7 @@ export function registerStatsCommand(program: Command, context: CommandContext):
     .option('--namespace <ns>', 'cache namespace to inspect', CLI_DEFAULTS.namespace)
     .option('--timeout <duration>', 'deadline of the connection and of each Redis command: 500ms, 2s, or ms', CLI_DEFAULTS.timeout)
     .option('--json', 'print JSON instead of a table')
+    .option('--cluster', 'the URL is one node of a Redis Cluster: count and add up every master')
     .addHelpText('after', NOTES)
     .action(async (flags: StatsFlags) => {
       context.setExitCode(await runStats(flags, context.io))
@@ -61,7 +69,7 @@ export async function runStats(flags: StatsFlags, io: CliIo): Promise<ExitCodeVa
   let connection: CliConnection | undefined
   try {
     connection = await openConnection(target)
-    const report = await collectStats(connection, target)
+    const report = flags.cluster === true ? await collectClusterStats(connection, target, openConnection) : await collectStats(connection, target)
     io.stdout(flags.json === true ? renderStatsJson(report) : renderStatsTable(report))
     return ExitCode.ok
   } catch (error) {
