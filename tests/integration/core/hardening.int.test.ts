@@ -80,9 +80,13 @@ describe.skipIf(!hasRedis)('hardening against a real redis-server', () => {
     await admin.set(`${c.namespace}:mid`, value)
     const received = async () => Number(/total_net_input_bytes:(\d+)/.exec(await admin.info('stats'))?.[1])
     const before = await received()
-    expect(await c.get('mid')).toBeUndefined()
-    const until = Date.now() + 2000
-    while ((await admin.exists(`${c.namespace}:mid`)) === 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
+    // On a loaded machine the first read may miss its deadline before decoding: the key is then
+    // a suspect, and the next read is the bounded one that unlinks it. Either way it goes.
+    for (let read = 0; read < 3 && (await admin.exists(`${c.namespace}:mid`)) === 1; read++) {
+      expect(await c.get('mid')).toBeUndefined()
+      const until = Date.now() + 1000
+      while ((await admin.exists(`${c.namespace}:mid`)) === 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
+    }
     expect(await admin.exists(`${c.namespace}:mid`)).toBe(0)
     // A compare-and-delete would have sent the 200 KB back to Redis.
     expect((await received()) - before).toBeLessThan(value.length / 2)
