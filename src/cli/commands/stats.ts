@@ -10,6 +10,7 @@ import { type CliConnection, openConnection } from '../redis-connection.js'
 import { CLI_DEFAULTS, resolveTarget, type TargetFlags } from '../target.js'
 import { collectClusterStats } from './stats-cluster.js'
 import { collectStats } from './stats-collect.js'
+import { sentinelMasterTarget } from './stats-sentinel.js'
 import { renderStatsJson, renderStatsTable } from './stats-report.js'
 
 /** Flags of `strata stats`, as commander parses them. */
@@ -18,6 +19,8 @@ export interface StatsFlags extends TargetFlags {
   json?: boolean | undefined
   /** `--cluster`: the URL is one node of a Redis Cluster; report every master, added up. @default false */
   cluster?: boolean | undefined
+  /** `--sentinel <name>`: the URL is a sentinel; report the master it names for `<name>`. */
+  sentinel?: string | undefined
 }
 
 const NOTES = `
@@ -30,11 +33,13 @@ Exit codes: 0 done, 1 Redis unreachable, refusing SCAN or not answering within -
 2 invalid options.
 
 With --cluster, the URL names one node of a Redis Cluster: every master is read the same way
-(with the URL's credentials and TLS), and the figures are added up.
+(with the URL's credentials and TLS), and the figures are added up. With --sentinel <name>, the
+URL names a sentinel, and the master it names for <name> is read (with the URL's credentials).
 
 Examples:
   $ strata stats --namespace app
   $ strata stats --cluster --url redis://:secret@10.0.0.1:7000 --namespace app
+  $ strata stats --sentinel mymaster --url redis://10.0.0.1:26379 --namespace app
   $ REDIS_URL=redis://:secret@cache:6379/2 strata stats --namespace app --json`
 
 /** Adds `stats` to `program`. */
@@ -47,6 +52,7 @@ export function registerStatsCommand(program: Command, context: CommandContext):
     .option('--timeout <duration>', 'deadline of the connection and of each Redis command: 500ms, 2s, or ms', CLI_DEFAULTS.timeout)
     .option('--json', 'print JSON instead of a table')
     .option('--cluster', 'the URL is one node of a Redis Cluster: count and add up every master')
+    .option('--sentinel <name>', 'the URL is a sentinel: report the master it names for <name>')
     .addHelpText('after', NOTES)
     .action(async (flags: StatsFlags) => {
       context.setExitCode(await runStats(flags, context.io))
@@ -69,6 +75,12 @@ export async function runStats(flags: StatsFlags, io: CliIo): Promise<ExitCodeVa
   let connection: CliConnection | undefined
   try {
     connection = await openConnection(target)
+    if (flags.sentinel !== undefined) {
+      const master = await sentinelMasterTarget(connection, target, flags.sentinel)
+      connection.close()
+      connection = await openConnection(master)
+      target = master
+    }
     const report = flags.cluster === true ? await collectClusterStats(connection, target, openConnection) : await collectStats(connection, target)
     io.stdout(flags.json === true ? renderStatsJson(report) : renderStatsTable(report))
     return ExitCode.ok
