@@ -8,7 +8,7 @@ import type { CacheEntry } from '../shared/cache-entry.js'
 import { escapeGlob } from '../shared/key.js'
 import type { RemoteStore, StoreEntry } from '../stores/store.js'
 import { CircuitBreaker } from './circuit-breaker.js'
-import { DeadlineExceeded, withDeadline } from './deadline.js'
+import { DeadlineExceeded, withDeadline } from '../shared/deadline.js'
 import type { Recorder } from './recorder.js'
 
 /** Why an L2 call produced no answer. */

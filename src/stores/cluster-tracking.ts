@@ -1,7 +1,7 @@
 import type { ResolvedRedisConnection } from '../options/redis-options.js'
 import { type PlainRedisClient, RedisConnection, createPlainClient } from './redis-client.js'
 import type { RedisClusterStore } from './redis-cluster-store.js'
-import type { TrackingListener } from './redis-tracking.js'
+import { type TrackingListener, redirectTarget } from './redis-tracking.js'
 
 /** One master's invalidation connection. */
 interface Shard {
@@ -107,10 +107,7 @@ export class ClusterTracking {
     try {
       await Promise.all(
         shards.map(async ({ address, connection }) => {
-          const client = connection.client
-          // This connection's own tracking (from the handshake) would report flushes twice.
-          await client.sendCommand(['CLIENT', 'TRACKING', 'OFF'])
-          const id = Number(await client.sendCommand(['CLIENT', 'ID']))
+          const id = await redirectTarget(connection.client)
           if (session !== this.#session) return
           await this.#store.trackInvalidations(address, id, this.#prefix)
         }),

@@ -6,6 +6,7 @@ import { createClient, RESP_TYPES } from '@redis/client'
 
 import type { ExternalRedisClient } from '../options/cache-options.js'
 import type { ResolvedRedisConnection } from '../options/redis-options.js'
+import { ConnectionStatus } from './connection-status.js'
 import type { ConnectionTarget } from './sentinel-master.js'
 
 /** The resolved connection settings a store is built from. @internal */
@@ -97,14 +98,11 @@ export function createPlainClient(o: ResolvedRedisStoreOptions, extra: { emitInv
  */
 export class RedisConnection {
   readonly #options: Readonly<ResolvedRedisStoreOptions>
-  readonly #listeners = new Set<(ready: boolean) => void>()
+  readonly #status = new ConnectionStatus()
   readonly #waiters = new Set<(ready: boolean) => void>()
   readonly #healthListeners = new Set<() => void>()
-  readonly #errorListeners = new Set<(error: ConnectionError) => void>()
-  #lastError: ConnectionError | undefined
   #client: PlainRedisClient
   #bytes: BytesRedisClient
-  #ready = false
   #started = false
   #closed = false
   #probeTimer: NodeJS.Timeout | undefined
@@ -149,21 +147,21 @@ export class RedisConnection {
   }
 
   get isReady(): boolean {
-    return this.#ready
+    return this.#status.ready
   }
 
   onReadyChange(listener: (ready: boolean) => void): void {
-    this.#listeners.add(listener)
+    this.#status.onReadyChange(listener)
   }
 
   /** Why the connection last failed; cleared when it is ready. */
   get lastError(): ConnectionError | undefined {
-    return this.#lastError
+    return this.#status.lastError
   }
 
   /** Called with each connection error whose reason differs from the previous one. */
   onError(listener: (error: ConnectionError) => void): void {
-    this.#errorListeners.add(listener)
+    this.#status.onError(listener)
   }
 
   /** Called whenever a health `PING` is answered: the server is executing commands. */
@@ -173,7 +171,7 @@ export class RedisConnection {
 
   /** Resolves `true` once ready, `false` after `timeoutMs` or on `close()`. */
   waitReady(timeoutMs: number): Promise<boolean> {
-    if (this.#ready || this.#closed) return Promise.resolve(this.#ready)
+    if (this.#status.ready || this.#closed) return Promise.resolve(this.#status.ready)
     return new Promise((resolve) => {
       const settle = (ready: boolean): void => {
         clearTimeout(timer)
@@ -223,7 +221,7 @@ export class RedisConnection {
 
   #watch(client: PlainRedisClient): PlainRedisClient {
     client.on('error', (error: unknown) => {
-      if (client === this.#client) this.#failed(connectionError(error))
+      if (client === this.#client) this.#status.failed(connectionError(error))
       this.#sync()
     })
     for (const event of ['ready', 'end', 'reconnecting']) client.on(event, () => this.#sync())
@@ -236,29 +234,9 @@ export class RedisConnection {
     client.connect().catch(() => undefined)
   }
 
-  #failed(error: ConnectionError): void {
-    const previous = this.#lastError
-    this.#lastError = error
-    if (previous?.code === error.code && previous.message === error.message) return
-    for (const listener of this.#errorListeners) listener(error)
-  }
-
   #sync(): void {
     const ready = !this.#closed && this.#client.isReady
-    if (ready === this.#ready) return
-    this.#ready = ready
-    if (ready) this.#lastError = undefined
-    if (ready) for (const settle of this.#waiters) settle(true)
-    for (const listener of this.#listeners) {
-      try {
-        listener(ready)
-      } catch (error) {
-        // A throwing listener is a bug in the caller; surface it without unwinding node-redis.
-        queueMicrotask(() => {
-          throw error
-        })
-      }
-    }
+    if (this.#status.setReady(ready) && ready) for (const settle of this.#waiters) settle(true)
   }
 
   /** Sends a PING when none is pending; a PING unanswered for `socketTimeoutMs` replaces the client. */

@@ -1,6 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+
 import { createCluster, RESP_TYPES, RootNodesUnavailableError } from '@redis/client'
 
 import type { ResolvedCluster, ResolvedRedisConnection } from '../options/redis-options.js'
+import { withDeadline } from '../shared/deadline.js'
+import { ConnectionStatus } from './connection-status.js'
+import { chunks, expiryMs, toBuffer } from './redis-args.js'
 import { connectionError, type ConnectionError, isPersistentFailure, reconnectDelayMs } from './redis-client.js'
 import type { DeleteMarks, RemoteStore, StoreEntry } from './store.js'
 import { groupBySlot, keySlot, slotTag } from './cluster/key-slot.js'
@@ -50,13 +55,10 @@ export class RedisClusterStore implements RemoteStore {
   readonly #options: ResolvedRedisConnection
   readonly #cluster: Cluster
   readonly #bytes: BytesCluster
-  readonly #readyListeners = new Set<(ready: boolean) => void>()
-  readonly #errorListeners = new Set<(error: ConnectionError) => void>()
+  readonly #status = new ConnectionStatus()
   readonly #healthListeners = new Set<() => void>()
-  #lastError: ConnectionError | undefined
   /** The last error a node reported during the current discovery attempt. */
   #rootCause: unknown
-  #ready = false
   #started: Promise<unknown> | undefined
   #closed = false
   #probe: NodeJS.Timeout | undefined
@@ -67,7 +69,7 @@ export class RedisClusterStore implements RemoteStore {
     this.#bytes = withBytes(this.#cluster)
     const failed = (error: unknown): void => {
       this.#rootCause = error
-      this.#failed(connectionError(error))
+      this.#status.failed(connectionError(error))
     }
     this.#cluster.on('error', failed)
     this.#cluster.on('node-error', failed)
@@ -75,19 +77,19 @@ export class RedisClusterStore implements RemoteStore {
   }
 
   get isReady(): boolean {
-    return this.#ready
+    return this.#status.ready
   }
 
   onReadyChange(listener: (ready: boolean) => void): void {
-    this.#readyListeners.add(listener)
+    this.#status.onReadyChange(listener)
   }
 
   get lastError(): ConnectionError | undefined {
-    return this.#lastError
+    return this.#status.lastError
   }
 
   onError(listener: (error: ConnectionError) => void): void {
-    this.#errorListeners.add(listener)
+    this.#status.onError(listener)
   }
 
   onHealthy(listener: () => void): void {
@@ -103,7 +105,7 @@ export class RedisClusterStore implements RemoteStore {
     this.#started ??= this.#start()
     let timer: NodeJS.Timeout | undefined
     const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, timeoutMs))))
-    const ready = this.#started.then(() => this.#ready)
+    const ready = this.#started.then(() => this.#status.ready)
     try {
       return await Promise.race([ready, late])
     } finally {
@@ -298,9 +300,10 @@ export class RedisClusterStore implements RemoteStore {
         // "All the root nodes are unavailable" says less than the error a root node gave (a
         // refused password, a refused certificate): report and back off on that one.
         const cause = error instanceof RootNodesUnavailableError && this.#rootCause !== undefined ? this.#rootCause : error
-        this.#failed(connectionError(cause))
+        this.#status.failed(connectionError(cause))
         const slow = isPersistentFailure(cause)
-        await sleep(slow ? reconnectDelayMs(attempt, 1000, SLOW_RETRY_MAX_MS) : reconnectDelayMs(attempt, this.#options.reconnectMinDelayMs, this.#options.reconnectMaxDelayMs))
+        const delay = slow ? reconnectDelayMs(attempt, 1000, SLOW_RETRY_MAX_MS) : reconnectDelayMs(attempt, this.#options.reconnectMinDelayMs, this.#options.reconnectMaxDelayMs)
+        await sleep(delay, undefined, { ref: false })
       }
     }
   }
@@ -310,7 +313,7 @@ export class RedisClusterStore implements RemoteStore {
     if (!this.#cluster.isReady) return
     try {
       const pings = this.#cluster.masters.map(async (master) => (await this.#cluster.nodeClient(master)).ping())
-      await withDeadline(Promise.all(pings), this.#options.socketTimeoutMs)
+      await withDeadline(Promise.all(pings), this.#options.socketTimeoutMs, 'cluster health PING')
     } catch {
       return
     }
@@ -318,18 +321,7 @@ export class RedisClusterStore implements RemoteStore {
   }
 
   #sync(): void {
-    const ready = !this.#closed && this.#cluster.isReady
-    if (ready === this.#ready) return
-    this.#ready = ready
-    if (ready) this.#lastError = undefined
-    for (const listener of this.#readyListeners) listener(ready)
-  }
-
-  #failed(error: ConnectionError): void {
-    const previous = this.#lastError
-    this.#lastError = error
-    if (previous?.code === error.code && previous.message === error.message) return
-    for (const listener of this.#errorListeners) listener(error)
+    this.#status.setReady(!this.#closed && this.#cluster.isReady)
   }
 
   /** Runs a script on the master of `keys[0]`'s slot (every key of a script shares that slot). */
@@ -406,30 +398,4 @@ function createRedisCluster(o: ResolvedRedisConnection, cluster: ResolvedCluster
 
 function withBytes(cluster: Cluster) {
   return cluster.withTypeMapping(BYTES_TYPE_MAPPING)
-}
-
-/** Redis wants a positive whole number of ms; `undefined` and `Infinity` mean no expiry. */
-function expiryMs(ttlMs: number | undefined): number | undefined {
-  if (ttlMs === undefined || ttlMs === Number.POSITIVE_INFINITY) return undefined
-  return Math.max(1, Math.ceil(ttlMs))
-}
-
-function toBuffer(value: Uint8Array): Buffer {
-  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref())
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }

@@ -1,6 +1,6 @@
-import { InvalidOptionsError } from '../errors.js'
 import type { ExternalRedisClient } from '../options/cache-options.js'
 import type { ResolvedRedisConnection } from '../options/redis-options.js'
+import { chunks, expiryMs, toBuffer } from './redis-args.js'
 import { type ConnectionError, RedisConnection } from './redis-client.js'
 import type { DeleteMarks, RemoteStore, StoreEntry } from './store.js'
 import { DELETE_IF_EQUALS } from './scripts/delete-if-equals.js'
@@ -260,22 +260,3 @@ export class RedisStore implements RemoteStore {
   }
 }
 
-/** Redis wants a positive whole number of ms; `undefined` and `Infinity` mean no expiry. */
-function expiryMs(ttlMs: number | undefined): number | undefined {
-  if (ttlMs === undefined || ttlMs === Number.POSITIVE_INFINITY) return undefined
-  if (typeof ttlMs !== 'number' || !(ttlMs > 0)) {
-    throw new InvalidOptionsError([{ path: 'ttlMs', message: `expected a positive number of ms, got ${String(ttlMs)}` }])
-  }
-  return Math.ceil(ttlMs)
-}
-
-/** A Buffer view of the same memory: node-redis only accepts strings and Buffers. */
-function toBuffer(value: Uint8Array): Buffer {
-  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}

@@ -119,9 +119,7 @@ export class RedisTracking {
 
   async #track(session: number, client: PlainRedisClient): Promise<void> {
     try {
-      // This connection's own tracking (from the handshake) would report flushes twice.
-      await client.sendCommand(['CLIENT', 'TRACKING', 'OFF'])
-      const id = Number(await client.sendCommand(['CLIENT', 'ID']))
+      const id = await redirectTarget(client)
       if (session !== this.#session) return
       await this.#data.trackInvalidations(id, this.#prefix)
     } catch (error) {
@@ -134,4 +132,14 @@ export class RedisTracking {
     this.#active = session
     this.#listener.session(session)
   }
+}
+
+/**
+ * Readies an invalidation connection to receive another connection's tracking reports: turns its
+ * own tracking off (from the `emitInvalidate` handshake, it would report flushes twice) and
+ * resolves its `CLIENT ID`, for `REDIRECT`.
+ */
+export async function redirectTarget(client: PlainRedisClient): Promise<number> {
+  await client.sendCommand(['CLIENT', 'TRACKING', 'OFF'])
+  return Number(await client.sendCommand(['CLIENT', 'ID']))
 }

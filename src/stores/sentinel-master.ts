@@ -13,6 +13,8 @@
 import { createClient } from '@redis/client'
 
 import type { ResolvedRedisConnection, ResolvedSentinel } from '../options/redis-options.js'
+import { withDeadline } from '../shared/deadline.js'
+import { ConnectionStatus } from './connection-status.js'
 import { connectionError, type ConnectionError, reconnectDelayMs } from './redis-client.js'
 
 /** A node's address. */
@@ -38,7 +40,7 @@ export class SentinelMaster implements ConnectionTarget {
   readonly #sentinel: ResolvedSentinel
   readonly #options: ResolvedRedisConnection
   readonly #listeners = new Set<() => void>()
-  readonly #errorListeners = new Set<(error: ConnectionError) => void>()
+  readonly #status = new ConnectionStatus()
   #address: NodeAddress | undefined
   /** Index in the sentinel list of the one asked now. */
   #current = 0
@@ -66,7 +68,7 @@ export class SentinelMaster implements ConnectionTarget {
 
   /** Called when no sentinel could be asked (each reason once in a row). */
   onError(listener: (error: ConnectionError) => void): void {
-    this.#errorListeners.add(listener)
+    this.#status.onError(listener)
   }
 
   start(): void {
@@ -117,12 +119,12 @@ export class SentinelMaster implements ConnectionTarget {
     try {
       const query = this.#query!
       const ms = this.#options.connectTimeoutMs
-      if (!query.isReady) await withDeadline(new Promise((resolve) => query.once('ready', resolve)), ms)
-      const reply = await withDeadline(query.sendCommand(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.#sentinel.name]), ms)
+      if (!query.isReady) await withDeadline(new Promise((resolve) => query.once('ready', resolve)), ms, 'sentinel connection')
+      const reply = await withDeadline(query.sendCommand(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.#sentinel.name]), ms, 'sentinel query')
       if (Array.isArray(reply) && reply.length === 2) this.#set({ host: String(reply[0]), port: Number(reply[1]) })
-      else this.#report({ code: 'ERR', message: `no sentinel master named ${this.#sentinel.name}` })
+      else this.#status.failed({ code: 'ERR', message: `no sentinel master named ${this.#sentinel.name}` })
     } catch (error) {
-      this.#report(connectionError(this.#queryError ?? error))
+      this.#status.failed(connectionError(this.#queryError ?? error))
       this.#rotate()
     } finally {
       this.#polling = false
@@ -136,25 +138,16 @@ export class SentinelMaster implements ConnectionTarget {
   }
 
   #set(address: NodeAddress): void {
-    this.#lastError = undefined
+    this.#status.clearError()
     const previous = this.#address
     if (previous !== undefined && previous.host === address.host && previous.port === address.port) return
     this.#address = address
     for (const listener of this.#listeners) listener()
   }
 
-  #lastError: ConnectionError | undefined
-
   /** Why the sentinels could not be asked; cleared by an answer. */
   get lastError(): ConnectionError | undefined {
-    return this.#lastError
-  }
-
-  #report(error: ConnectionError): void {
-    const previous = this.#lastError
-    this.#lastError = error
-    if (previous?.code === error.code && previous.message === error.message) return
-    for (const listener of this.#errorListeners) listener(error)
+    return this.#status.lastError
   }
 }
 
@@ -177,12 +170,4 @@ function createSentinelClient(sentinel: ResolvedSentinel, o: ResolvedRedisConnec
   // Failures are seen through the queries; without a listener Node would throw them.
   client.on('error', () => undefined)
   return client
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'ETIMEDOUT' })), ms)
-  })
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }

@@ -1,4 +1,4 @@
-import { INDEX_ENTRY_LUA } from './index-entry.js'
+import { ENTRY_LUA } from './entry-lua.js'
 import { defineScript } from './lua-script.js'
 
 /**
@@ -17,26 +17,21 @@ import { defineScript } from './lua-script.js'
  * one of the entry's tags invalidated, after the epoch it carries. Epochs come from Redis, so no client clock is
  * compared with another.
  *
- * Each tag index is maintained as `INDEX_ENTRY_LUA` describes. Returns 1 when written.
+ * Each tag index is maintained as `ENTRY_LUA` describes. Returns 1 when written.
  */
-export const SET_ENTRY = defineScript(`${INDEX_ENTRY_LUA}
+export const SET_ENTRY = defineScript(`${ENTRY_LUA}
 local ntags = #KEYS - 3
 if ARGV[3] ~= '' then
   local since = tonumber(ARGV[3])
   local cleared = redis.call('HGET', KEYS[2], '*')
   if cleared and tonumber(cleared) > since then return 0 end
-  local deleted = redis.call('GET', KEYS[3])
-  if deleted and tonumber(deleted) > since then return 0 end
+  if deleted_after(KEYS[3], since) then return 0 end
   for i = 1, ntags do
     local at = redis.call('HGET', KEYS[2], 't:' .. ARGV[3 + i])
     if at and tonumber(at) > since then return 0 end
   end
 end
-if ARGV[2] == '' then
-  redis.call('SET', KEYS[1], ARGV[1])
-else
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-end
+write_entry(KEYS[1], ARGV[1], ARGV[2])
 if ntags == 0 then return 1 end
 local now = server_ms()
 for i = 4, #KEYS do index_entry(KEYS[i], KEYS[1], ARGV[2], now) end

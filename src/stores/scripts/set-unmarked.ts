@@ -1,3 +1,4 @@
+import { ENTRY_LUA } from './entry-lua.js'
 import { defineScript } from './lua-script.js'
 
 /**
@@ -8,14 +9,7 @@ import { defineScript } from './lua-script.js'
  * ARGV[1] = encoded entry; ARGV[2] = physical ttl in ms, or '' for no expiry; ARGV[3] = the tag
  * epoch read before the loader ran, or '' for an unconditional write. Returns 1 when written.
  */
-export const SET_UNMARKED = defineScript(`
-if ARGV[3] ~= '' then
-  local deleted = redis.call('GET', KEYS[2])
-  if deleted and tonumber(deleted) > tonumber(ARGV[3]) then return 0 end
-end
-if ARGV[2] == '' then
-  redis.call('SET', KEYS[1], ARGV[1])
-else
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-end
+export const SET_UNMARKED = defineScript(`${ENTRY_LUA}
+if ARGV[3] ~= '' and deleted_after(KEYS[2], tonumber(ARGV[3])) then return 0 end
+write_entry(KEYS[1], ARGV[1], ARGV[2])
 return 1`)

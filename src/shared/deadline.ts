@@ -1,5 +1,7 @@
-/** Rejection used when an L2 call misses its deadline. */
+/** Rejection used when a Redis call misses its deadline. */
 export class DeadlineExceeded extends Error {
+  /** Node's code for a timed-out operation, so it reads like a socket timeout where a reason is shown. */
+  readonly code = 'ETIMEDOUT'
   constructor(
     readonly operation: string,
     readonly timeoutMs: number,
