@@ -14,7 +14,7 @@
  * ```
  */
 import { execFile } from 'node:child_process'
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -22,7 +22,7 @@ import { createClient } from '@redis/client'
 import { afterAll, beforeAll } from 'vitest'
 
 import { CLUSTER_SLOTS, crc16, keySlot } from '../../src/stores/cluster/key-slot.js'
-import { type RedisServer, findRedisServer, freePort, startRedis } from './redis-server.js'
+import { type RedisServer, findRedisServer, freePort, isExecutable, startRedis } from './redis-server.js'
 
 export { CLUSTER_SLOTS }
 
@@ -452,15 +452,6 @@ class Cluster implements RedisCluster {
   }
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK)
-    return true
-  } catch {
-    return false
-  }
-}
-
 /** Safety net for the cluster directories; the processes themselves are killed by redis-server.ts. */
 function installExitHook(): void {
   if (exitHookInstalled) return
@@ -502,4 +493,18 @@ export function useRedisCluster(opts: StartRedisClusterOptions = {}): RedisClust
     waitForHealthy: (timeoutMs) => started().waitForHealthy(timeoutMs),
     stop: () => started().stop(),
   }
+}
+
+/**
+ * `CROSSSLOT` errors each node has answered since it started (`INFO errorstats`). Caches suppress
+ * L2 errors (a cross-slot command would show as a miss), so a test reads the nodes' own count.
+ */
+export async function crossSlotErrors(nodes: readonly RedisServer[]): Promise<Array<{ port: number; crossSlot: number; errors: string }>> {
+  return Promise.all(
+    nodes.map(async (node) => {
+      const errors = parseInfo(await redisText(node.port, ['INFO', 'errorstats']))
+      const crossSlot = Number(/count=(\d+)/.exec(errors.get('errorstat_CROSSSLOT') ?? '')?.[1] ?? 0)
+      return { port: node.port, crossSlot, errors: [...errors].map(([field, value]) => `${field}:${value}`).join(' ') }
+    }),
+  )
 }

@@ -305,7 +305,8 @@ export function freePort(): Promise<number> {
   })
 }
 
-function isExecutable(file: string): boolean {
+/** Whether `file` exists and may be executed. */
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK)
     return true

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { GenericRedisCache } from '../../../src/index.js'
 import { registerCacheContract } from '../../contracts/cache-contract.js'
-import { parseInfo, redisText, requireRedisCli, useRedisCluster } from '../../helpers/redis-cluster.js'
+import { crossSlotErrors, requireRedisCli, useRedisCluster } from '../../helpers/redis-cluster.js'
 import { requireRedis } from '../../helpers/redis-server.js'
 
 const hasRedis = requireRedis() && requireRedisCli()
@@ -30,13 +30,7 @@ describe.skipIf(!hasRedis)('GenericRedisCache on a Redis Cluster', () => {
   // Runs last: a multi-key command across slots fails silently in the contract (L2 errors are
   // suppressed and show as misses), so each node's error counters say whether one happened.
   it('met no CROSSSLOT error on any node during this file', async () => {
-    const stats = await Promise.all(
-      cluster.nodes.map(async (node) => {
-        const errors = parseInfo(await redisText(node.port, ['INFO', 'errorstats']))
-        const crossSlot = Number(/count=(\d+)/.exec(errors.get('errorstat_CROSSSLOT') ?? '')?.[1] ?? 0)
-        return { port: node.port, crossSlot, errors: [...errors].map(([field, value]) => `${field}:${value}`).join(' ') }
-      }),
-    )
+    const stats = await crossSlotErrors(cluster.nodes)
     expect(stats.filter(({ crossSlot }) => crossSlot > 0)).toEqual([])
   })
 })

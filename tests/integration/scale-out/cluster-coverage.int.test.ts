@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { GenericRedisCache } from '../../../src/index.js'
 import { uniqueNamespace } from '../../helpers/fake-clock.js'
-import { parseInfo, redisCommand, redisText, requireRedisCli, useRedisCluster } from '../../helpers/redis-cluster.js'
+import { crossSlotErrors, parseInfo, redisCommand, redisText, requireRedisCli, useRedisCluster } from '../../helpers/redis-cluster.js'
 import { requireRedis } from '../../helpers/redis-server.js'
 
 const hasRedis = requireRedis() && requireRedisCli()
@@ -271,13 +271,7 @@ describe.skipIf(!hasRedis)('GenericRedisCache on a 3-master Redis Cluster: every
   })
 
   it('met no CROSSSLOT error on any node during this file', async () => {
-    const stats = await Promise.all(
-      cluster.nodes.map(async (node) => {
-        const errors = parseInfo(await redisText(node.port, ['INFO', 'errorstats']))
-        const crossSlot = Number(/count=(\d+)/.exec(errors.get('errorstat_CROSSSLOT') ?? '')?.[1] ?? 0)
-        return { port: node.port, crossSlot, errors: [...errors].map(([field, value]) => `${field}:${value}`).join(' ') }
-      }),
-    )
+    const stats = await crossSlotErrors(cluster.nodes)
     expect(stats.filter(({ crossSlot }) => crossSlot > 0)).toEqual([])
   })
 })

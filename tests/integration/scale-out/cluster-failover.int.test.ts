@@ -34,6 +34,8 @@ const NODE_TIMEOUT_MS = 1000
 /** Writes to the failed shard must land on the promoted replica within this long after the promotion. */
 const RESUME_BOUND_MS = NODE_TIMEOUT_MS + 2000
 const LOOPS = 50
+/** The caches' default `coherence.maxStaleness`. */
+const MAX_STALENESS_MS = 100
 const KEYS = 200
 /** Keys read by the readers on each side: on the healthy shards, and on the shard that fails. */
 const READER_KEYS = 20
@@ -219,11 +221,15 @@ describe.skipIf(!hasRedis)('a Redis Cluster master failover under load', () => {
         await cache.set(tagged, 1, { tags: ['t'] })
         expect(await other.get(tagged)).toBe(1)
         await other.invalidateTags(['t'])
+        // Another instance's L1 may answer the old value for up to maxStaleness (100 ms by default).
+        await new Promise((resolve) => setTimeout(resolve, MAX_STALENESS_MS))
         expect(await cache.get(tagged)).toBeUndefined()
         expect(await redisCommand(promoted.port, ['EXISTS', `${namespace}:${tagged}`])).toBe(0)
         await cache.set(gone, 1)
         expect(await redisCommand(promoted.port, ['EXISTS', `${namespace}:${gone}`])).toBe(1)
         expect(await other.delete(gone)).toBe(true)
+        // Another instance's L1 may answer the old value for up to maxStaleness (100 ms by default).
+        await new Promise((resolve) => setTimeout(resolve, MAX_STALENESS_MS))
         expect(await cache.get(gone)).toBeUndefined()
         expect(await redisCommand(promoted.port, ['EXISTS', `${namespace}:${gone}`])).toBe(0)
         let lockedLoads = 0

@@ -19,6 +19,8 @@ const WRITE_MS = 500
 /** A call reads, may load, and writes: two deadlines, plus room for a loaded machine's timers. */
 const CALL_BOUND_MS = READ_MS + WRITE_MS + 500
 const LOOPS = 50
+/** The caches' default `coherence.maxStaleness`. */
+const MAX_STALENESS_MS = 100
 const KEYS = 200
 
 describe.skipIf(!hasRedis)('a Sentinel failover under load', () => {
@@ -88,9 +90,13 @@ describe.skipIf(!hasRedis)('a Sentinel failover under load', () => {
       await cache.set('tagged', 1, { tags: ['t'] })
       expect(await other.get('tagged')).toBe(1)
       await other.invalidateTags(['t'])
+      // Another instance's L1 may answer the old value for up to maxStaleness (100 ms by default).
+      await new Promise((resolve) => setTimeout(resolve, MAX_STALENESS_MS))
       expect(await cache.get('tagged')).toBeUndefined()
       await cache.set('gone', 1)
       await other.delete('gone')
+      // Another instance's L1 may answer the old value for up to maxStaleness (100 ms by default).
+      await new Promise((resolve) => setTimeout(resolve, MAX_STALENESS_MS))
       expect(await cache.get('gone')).toBeUndefined()
       let lockedLoads = 0
       const locked = () => new Promise<number>((resolve) => setTimeout(() => resolve(++lockedLoads), 100))
