@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 
-import { createCluster, RESP_TYPES, RootNodesUnavailableError } from '@redis/client'
+import { createCluster, ErrorReply, RESP_TYPES, RootNodesUnavailableError } from '@redis/client'
 
 import type { ResolvedCluster, ResolvedRedisConnection } from '../options/redis-options.js'
 import { withDeadline } from '../shared/deadline.js'
@@ -12,6 +12,7 @@ import { groupBySlot, keySlot, slotTag } from './cluster/key-slot.js'
 import { DELETE_IF_EQUALS } from './scripts/delete-if-equals.js'
 import { EXTEND_LOCK } from './scripts/extend-lock.js'
 import { GET_BOUNDED } from './scripts/get-bounded.js'
+import { GET_LOCAL } from './scripts/get-local.js'
 import { INDEX_ENTRY } from './scripts/index-entry.js'
 import { type LuaScript, runScript } from './scripts/lua-script.js'
 import { MARK_CLEARED } from './scripts/mark-cleared.js'
@@ -38,9 +39,11 @@ type BytesCluster = ReturnType<typeof withBytes>
  * command to the master of its key's slot and follows the slot map through failovers.
  *
  * What differs from one server, and how it is kept exact:
- * - Multi-key commands take one slot: `getMany` and `deleteMany` send one MGET or UNLINK per slot,
- *   all in the same tick, so each shard gets them in one pipelined round trip. Slots are computed
- *   here (`cluster/key-slot.ts`), as Redis computes them.
+ * - Multi-key commands take one slot. `getMany` sends one script per master (`GET_LOCAL`, which
+ *   reads keys of many slots on the node that serves them), and falls back to one MGET per slot
+ *   when the slot map changed under it; `deleteMany` sends one UNLINK per slot, all in the same
+ *   tick, so each shard gets them in one pipelined round trip. Slots are computed here
+ *   (`cluster/key-slot.ts`), as Redis computes them.
  * - `scan` visits every master.
  * - A delete mark lives in its entry's slot (`{<slot tag>}<mark key>`), so a write checks it
  *   atomically (`SET_UNMARKED`). The namespace's tag state and the tag indexes live in their own
@@ -62,6 +65,8 @@ export class RedisClusterStore implements RemoteStore {
   #started: Promise<unknown> | undefined
   #closed = false
   #probe: NodeJS.Timeout | undefined
+  /** Whether the nodes run `GET_LOCAL` (Redis 7.0 and later); turned off by the first that cannot. */
+  #localReads = true
 
   constructor(options: ResolvedRedisConnection, cluster: ResolvedCluster) {
     this.#options = options
@@ -126,14 +131,40 @@ export class RedisClusterStore implements RemoteStore {
 
   async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
     const out = new Array<Uint8Array | undefined>(keys.length)
-    const reads = [...groupBySlot(keys, (key) => key).values()].flatMap((group) =>
-      chunks(group, CHUNK).map(async (chunk) => {
-        const values = await this.#bytes.mGet(chunk.map(({ item }) => item))
-        chunk.forEach(({ index }, i) => (out[index] = values[i] ?? undefined))
-      }),
-    )
+    const byMaster = new Map<string, Array<{ item: string; index: number }>>()
+    for (const [slot, group] of groupBySlot(keys, (key) => key)) {
+      const master = this.#cluster.slots[slot]?.master
+      const node = master === undefined ? `slot ${slot}` : `${master.host}:${master.port}`
+      const list = byMaster.get(node)
+      if (list === undefined) byMaster.set(node, group)
+      else list.push(...group)
+    }
+    const reads = [...byMaster.values()].flatMap((group) => chunks(group, CHUNK).map((chunk) => this.#readOnOneNode(chunk, out)))
     await Promise.all(reads)
     return out
+  }
+
+  /**
+   * Reads keys that the slot map places on one master with one `GET_LOCAL`; when the node refuses
+   * a key (its slot moved) or cannot run the script (a Redis older than 7.0), with one MGET per slot.
+   */
+  async #readOnOneNode(chunk: ReadonlyArray<{ item: string; index: number }>, out: Array<Uint8Array | undefined>): Promise<void> {
+    const names = chunk.map(({ item }) => item)
+    if (this.#localReads && names.length > 1) {
+      try {
+        const values = (await this.#script(GET_LOCAL, [], names, true, names[0])) as Array<Uint8Array | null>
+        chunk.forEach(({ index }, i) => (out[index] = values[i] ?? undefined))
+        return
+      } catch (error) {
+        if (!(error instanceof ErrorReply)) throw error
+        if (!error.message.includes('non local key')) this.#localReads = false
+      }
+    }
+    const reads = [...groupBySlot(names, (key) => key).values()].map(async (group) => {
+      const values = await this.#bytes.mGet(group.map(({ item }) => item))
+      group.forEach(({ index }, i) => (out[chunk[index]!.index] = values[i] ?? undefined))
+    })
+    await Promise.all(reads)
   }
 
   async set(key: string, value: Uint8Array, ttlMs?: number): Promise<void> {
@@ -324,10 +355,10 @@ export class RedisClusterStore implements RemoteStore {
     this.#status.setReady(!this.#closed && this.#cluster.isReady)
   }
 
-  /** Runs a script on the master of `keys[0]`'s slot (every key of a script shares that slot). */
-  #script(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | Buffer>, bytes = false): Promise<unknown> {
+  /** Runs a script on the master of `route`'s slot: by default `keys[0]`, whose slot every key of a script shares. */
+  #script(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | Buffer>, bytes = false, route = keys[0]): Promise<unknown> {
     const target = bytes ? this.#bytes : this.#cluster
-    const client = { sendCommand: (command: Array<string | Buffer>) => target.sendCommand(keys[0], false, command) }
+    const client = { sendCommand: (command: Array<string | Buffer>) => target.sendCommand(route, false, command) }
     return runScript(client, script, keys, args)
   }
 
