@@ -51,6 +51,15 @@ export function isPersistentFailure(error: unknown): boolean {
 /** Backoff of persistent failures: from 1 s, doubling, up to this. */
 const SLOW_RETRY_MAX_MS = 30_000
 
+/**
+ * Delay before retry `attempt` after a failure caused by `cause`: the configured backoff, or,
+ * after a refusal no retry cures (see {@link isPersistentFailure}), from 1 s up to 30 s.
+ * @internal
+ */
+export function retryDelayMs(attempt: number, cause: unknown, o: { reconnectMinDelayMs: number; reconnectMaxDelayMs: number }): number {
+  return isPersistentFailure(cause) ? reconnectDelayMs(attempt, 1000, SLOW_RETRY_MAX_MS) : reconnectDelayMs(attempt, o.reconnectMinDelayMs, o.reconnectMaxDelayMs)
+}
+
 /** A node-redis client as the store uses it (RESP3, no modules or scripts). @internal */
 export type PlainRedisClient = ReturnType<typeof createPlainClient>
 
@@ -66,10 +75,7 @@ export function createPlainClient(o: ResolvedRedisStoreOptions, extra: { emitInv
     socketTimeout: o.socketTimeoutMs,
     // Never give up: the tier above decides whether Redis is worth waiting for; the store
     // must come back by itself whenever Redis does.
-    reconnectStrategy: (retries: number, cause: unknown) =>
-      isPersistentFailure(cause)
-        ? reconnectDelayMs(retries, 1000, SLOW_RETRY_MAX_MS)
-        : reconnectDelayMs(retries, o.reconnectMinDelayMs, o.reconnectMaxDelayMs),
+    reconnectStrategy: (retries: number, cause: unknown) => retryDelayMs(retries, cause, o),
   }
   return createClient({
     socket: o.tls === false ? { ...common, tls: false as const } : { ...o.tls, ...common, tls: true as const },

@@ -15,7 +15,7 @@ import { createClient } from '@redis/client'
 import type { ResolvedRedisConnection, ResolvedSentinel } from '../options/redis-options.js'
 import { withDeadline } from '../shared/deadline.js'
 import { ConnectionStatus } from './connection-status.js'
-import { connectionError, type ConnectionError, reconnectDelayMs } from './redis-client.js'
+import { connectionError, type ConnectionError, isPersistentFailure, retryDelayMs } from './redis-client.js'
 
 /** A node's address. */
 export interface NodeAddress {
@@ -50,6 +50,9 @@ export class SentinelMaster implements ConnectionTarget {
   #subscriber: SentinelClient | undefined
   #timer: NodeJS.Timeout | undefined
   #polling = false
+  /** Refusals in a row (a refused certificate or password); while there are some, polls wait until `#resumeAt`. */
+  #refusals = 0
+  #resumeAt = 0
   #started = false
   #closed = false
 
@@ -114,17 +117,23 @@ export class SentinelMaster implements ConnectionTarget {
   }
 
   async #poll(): Promise<void> {
-    if (this.#polling || this.#closed) return
+    if (this.#polling || this.#closed || Date.now() < this.#resumeAt) return
     this.#polling = true
     try {
       const query = this.#query!
       const ms = this.#options.connectTimeoutMs
-      if (!query.isReady) await withDeadline(new Promise((resolve) => query.once('ready', resolve)), ms, 'sentinel connection')
+      if (!query.isReady) await withDeadline(readyOrRefused(query), ms, 'sentinel connection')
       const reply = await withDeadline(query.sendCommand(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.#sentinel.name]), ms, 'sentinel query')
+      this.#refusals = 0
       if (Array.isArray(reply) && reply.length === 2) this.#set({ host: String(reply[0]), port: Number(reply[1]) })
       else this.#status.failed({ code: 'ERR', message: `no sentinel master named ${this.#sentinel.name}` })
     } catch (error) {
-      this.#status.failed(connectionError(this.#queryError ?? error))
+      const cause = this.#queryError ?? error
+      this.#status.failed(connectionError(cause))
+      // Each rotation opens new connections, whose own backoff starts over: after a refusal, the
+      // next poll waits as a refused data connection would before its next attempt.
+      this.#refusals = isPersistentFailure(cause) ? this.#refusals + 1 : 0
+      if (this.#refusals > 0) this.#resumeAt = Date.now() + retryDelayMs(this.#refusals - 1, cause, this.#options)
       this.#rotate()
     } finally {
       this.#polling = false
@@ -151,13 +160,34 @@ export class SentinelMaster implements ConnectionTarget {
   }
 }
 
+/** Resolves once `client` is ready; rejects at once on a refusal no retry cures (certificate, password). */
+function readyOrRefused(client: SentinelClient): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (): void => {
+      client.off('error', refused)
+      client.off('ready', ready)
+    }
+    const refused = (error: unknown): void => {
+      if (!isPersistentFailure(error)) return
+      settle()
+      reject(error instanceof Error ? error : new Error(String(error)))
+    }
+    const ready = (): void => {
+      settle()
+      resolve()
+    }
+    client.on('error', refused)
+    client.on('ready', ready)
+  })
+}
+
 /** A connection to one sentinel: RESP2, fail-fast, reconnecting with the data nodes' backoff. */
 function createSentinelClient(sentinel: ResolvedSentinel, o: ResolvedRedisConnection, node: NodeAddress) {
   const common = {
     host: node.host,
     port: node.port,
     connectTimeout: o.connectTimeoutMs,
-    reconnectStrategy: (retries: number) => reconnectDelayMs(retries, o.reconnectMinDelayMs, o.reconnectMaxDelayMs),
+    reconnectStrategy: (retries: number, cause: unknown) => retryDelayMs(retries, cause, o),
   }
   const client = createClient({
     socket: sentinel.tls === false ? { ...common, tls: false as const } : { ...sentinel.tls, ...common, tls: true as const },

@@ -22,7 +22,8 @@ import { createClient } from '@redis/client'
 import { afterAll, beforeAll } from 'vitest'
 
 import { CLUSTER_SLOTS, crc16, keySlot } from '../../src/stores/cluster/key-slot.js'
-import { type RedisServer, findRedisServer, freePort, isExecutable, startRedis } from './redis-server.js'
+import { type RedisServer, findRedisServer, freePort, isExecutable, serverTls, startRedis, tlsClientOptions } from './redis-server.js'
+import type { TlsFixture } from './tls-certs.js'
 
 export { CLUSTER_SLOTS }
 
@@ -38,6 +39,13 @@ export interface StartRedisClusterOptions {
   nodeTimeoutMs?: number
   /** Total time to wait until the cluster is formed and healthy, in ms. @default 30000 */
   readyTimeoutMs?: number
+  /**
+   * TLS only, with this fixture (from `makeTlsFixture()`): every node listens on TLS alone (see
+   * `StartRedisOptions.tls`), the cluster bus uses TLS (`tls-cluster yes`, so nodes announce
+   * their TLS ports), and the helper's own `redis-cli` and {@link redisCommand} calls use TLS.
+   * @default plain TCP
+   */
+  tls?: TlsFixture | undefined
 }
 
 /** A Redis Cluster started by {@link startRedisCluster}. */
@@ -48,7 +56,7 @@ export interface RedisCluster {
    * not reorder them: see {@link RedisCluster.masters}.
    */
   readonly nodes: RedisServer[]
-  /** One `{ url }` per node, for `createCluster({ rootNodes })` of `@redis/client`. */
+  /** One `{ url }` per node, for `createCluster({ rootNodes })` of `@redis/client` (`rediss://` with TLS). */
   readonly rootNodes: Array<{ url: string }>
   /**
    * Running masters that no node flags as failing, as a running node sees them now (a failover
@@ -126,12 +134,16 @@ export function requireRedisCli(): boolean {
 export { crc16, keySlot }
 
 /**
- * Sends one command on a fresh connection to `127.0.0.1:port` and resolves its reply (RESP2).
+ * Sends one command on a fresh connection to `127.0.0.1:port` and resolves its reply (RESP2);
+ * over TLS when that port is a server started with a TLS fixture (see `serverTls`).
  * Rejects with the server's message on an error reply, on a socket error, or after `timeoutMs`.
  * Never meant for a server a test did not start.
  */
 export async function redisCommand(port: number, args: readonly string[], timeoutMs = 1000): Promise<RespValue> {
-  const client = createClient({ socket: { host: '127.0.0.1', port, connectTimeout: timeoutMs, reconnectStrategy: false }, RESP: 2 })
+  const fixture = serverTls(port)
+  const common = { host: '127.0.0.1', port, connectTimeout: timeoutMs, reconnectStrategy: false as const }
+  const socket = fixture === undefined ? common : { ...common, ...tlsClientOptions(fixture), tls: true as const }
+  const client = createClient({ socket, RESP: 2 })
   client.on('error', () => undefined)
   const what = `${args.join(' ')} on port ${port}`
   let timer: NodeJS.Timeout | undefined
@@ -246,7 +258,8 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
     const failed = started.find((result) => result.status === 'rejected')
     if (failed !== undefined) throw failed.reason
     const addresses = nodes.map((node) => `127.0.0.1:${node.port}`)
-    await run(cli, ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'])
+    const cliTls = opts.tls === undefined ? [] : redisCliTlsArgs(opts.tls)
+    await run(cli, [...cliTls, '--cluster', 'create', ...addresses, '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'])
     await cluster.init(opts.readyTimeoutMs ?? 30_000)
     return cluster
   } catch (error) {
@@ -263,14 +276,21 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
 async function startClusterNode(configFile: string, opts: StartRedisClusterOptions): Promise<RedisServer> {
   for (let attempt = 1; ; attempt++) {
     const args = ['--cluster-enabled', 'yes', '--cluster-config-file', configFile, '--cluster-port', String(await freePort())]
-    args.push('--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 1000), ...REPLICATION_ARGS, ...(opts.args ?? []))
+    args.push('--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 1000), ...REPLICATION_ARGS)
+    if (opts.tls !== undefined) args.push('--tls-cluster', 'yes')
+    args.push(...(opts.args ?? []))
     try {
-      return await startRedis({ args })
+      return await startRedis({ args, ...(opts.tls === undefined ? {} : { tls: opts.tls }) })
     } catch (error) {
       const busy = error instanceof Error && error.message.includes('Address already in use')
       if (!busy || attempt >= 3) throw error
     }
   }
+}
+
+/** `redis-cli` arguments to reach a server started with `fixture`: TLS, its CA, its server name. */
+export function redisCliTlsArgs(fixture: TlsFixture): string[] {
+  return ['--tls', '--cacert', fixture.caFile, '--sni', fixture.serverName]
 }
 
 function run(file: string, args: string[], timeoutMs = 30_000): Promise<string> {

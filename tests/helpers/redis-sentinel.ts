@@ -21,6 +21,7 @@ import { afterAll, beforeAll } from 'vitest'
 
 import { REPLICATION_ARGS, type RespValue, parseInfo, pollUntil, redisCommand, redisText } from './redis-cluster.js'
 import { type RedisServer, startRedis } from './redis-server.js'
+import type { TlsFixture } from './tls-certs.js'
 
 /** Options for {@link startRedisSentinel}. */
 export interface StartRedisSentinelOptions {
@@ -40,6 +41,14 @@ export interface StartRedisSentinelOptions {
   args?: string[]
   /** Total time to wait until replication is up and every sentinel knows every node, in ms. @default 30000 */
   readyTimeoutMs?: number
+  /**
+   * TLS only, with this fixture (from `makeTlsFixture()`): the master, the replicas and the
+   * sentinels listen on TLS alone (see `StartRedisOptions.tls`); replication and the sentinels'
+   * links to the nodes and to each other use TLS (`tls-replication yes`, so each announces its
+   * TLS port), and the helper's own `redisCommand` calls use TLS.
+   * @default plain TCP
+   */
+  tls?: TlsFixture | undefined
 }
 
 /** Address of a node as sentinels report it. */
@@ -104,10 +113,11 @@ export async function startRedisSentinel(opts: StartRedisSentinelOptions = {}): 
   }
   try {
     const args = [...REPLICATION_ARGS, ...(opts.args ?? [])]
-    const [master] = await startAll(1, () => startRedis({ args }))
+    const tls = opts.tls === undefined ? {} : { tls: opts.tls }
+    const [master] = await startAll(1, () => startRedis({ args, ...tls }))
     if (master === undefined) throw new Error('no master')
     const replicaArgs = ['--replicaof', '127.0.0.1', String(master.port), ...args]
-    const replicas = await startAll(replicaCount, () => startRedis({ args: replicaArgs }))
+    const replicas = await startAll(replicaCount, () => startRedis({ args: replicaArgs, ...tls }))
     // A sentinel learns the replicas from the master's INFO, asked at once and then every 10 s:
     // replicas still connecting when the sentinels start would cost a 10 s wait.
     await pollUntil('replication up', readyTimeoutMs, async () => {
@@ -131,7 +141,7 @@ export async function startRedisSentinel(opts: StartRedisSentinelOptions = {}): 
       // Rewritten by the sentinel (its id, epochs, known nodes) and kept across its restarts.
       const configFile = join(dir, `sentinel-${i}.conf`)
       writeFileSync(configFile, config)
-      return startRedis({ configFile, args: ['--sentinel'] })
+      return startRedis({ configFile, args: ['--sentinel'], ...tls })
     })
     const setup = new Sentinel({ master, replicas, sentinels, masterName, dir, all })
     await pollUntil('sentinels ready', readyTimeoutMs, () => setup.checkReady())

@@ -12,16 +12,19 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import net from 'node:net'
+import tls from 'node:tls'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll } from 'vitest'
 
+import type { TlsFixture } from './tls-certs.js'
+
 /** One `redis-server` process started by {@link startRedis}. */
 export interface RedisServer {
   /** TCP port on 127.0.0.1; kept across {@link RedisServer.restart}. */
   readonly port: number
-  /** `redis://127.0.0.1:<port>`. */
+  /** `redis://127.0.0.1:<port>`, or `rediss://…` when started with {@link StartRedisOptions.tls}. */
   readonly url: string
   /** Pid of the current process; changes on restart. */
   readonly pid: number
@@ -56,9 +59,20 @@ export interface StartRedisOptions {
    * rewrites this file, so it must be writable and is kept across restarts.
    */
   configFile?: string
+  /**
+   * TLS only: the server listens on `tls-port` (the returned `port`) with `port 0`, presents the
+   * fixture's certificate, does not ask clients for one (`tls-auth-clients no`), and uses TLS for
+   * its own links to a master (`tls-replication yes`, which a sentinel also uses to reach the
+   * nodes it watches). The readiness check, and `redisCommand` of redis-cluster.ts, connect with
+   * the fixture's CA and server name (see {@link serverTls}).
+   * @default plain TCP
+   */
+  tls?: TlsFixture | undefined
 }
 
 const live = new Set<ChildProcess>()
+/** TLS fixtures of the running TLS servers, by port (see {@link serverTls}). */
+const tlsByPort = new Map<number, { fixture: TlsFixture; owner: object }>()
 const dirs = new Set<string>()
 let exitHookInstalled = false
 
@@ -106,7 +120,7 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisSer
   // times with a new port unless the caller asked for a specific one.
   for (let attempt = 1; ; attempt++) {
     const port = opts.port ?? (await freePort())
-    const params = { bin, port, dir, extraArgs: opts.args ?? [], readyTimeoutMs, configFile: opts.configFile }
+    const params = { bin, port, dir, extraArgs: opts.args ?? [], readyTimeoutMs, configFile: opts.configFile, tls: opts.tls }
     const proc = new RedisProcess(params)
     try {
       await proc.start()
@@ -125,6 +139,7 @@ interface ProcessParams {
   extraArgs: string[]
   readyTimeoutMs: number
   configFile: string | undefined
+  tls: TlsFixture | undefined
 }
 
 class RedisProcess implements RedisServer {
@@ -139,7 +154,7 @@ class RedisProcess implements RedisServer {
   constructor(params: ProcessParams) {
     this.#params = params
     this.port = params.port
-    this.url = `redis://127.0.0.1:${params.port}`
+    this.url = `${params.tls === undefined ? 'redis' : 'rediss'}://127.0.0.1:${params.port}`
   }
 
   get pid(): number {
@@ -156,9 +171,11 @@ class RedisProcess implements RedisServer {
   }
 
   async start(): Promise<void> {
-    const { bin, port, dir, extraArgs, readyTimeoutMs, configFile } = this.#params
+    const { bin, port, dir, extraArgs, readyTimeoutMs, configFile, tls: fixture } = this.#params
     const args = configFile === undefined ? [] : [configFile]
-    args.push('--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no')
+    if (fixture === undefined) args.push('--port', String(port))
+    else args.push('--port', '0', '--tls-port', String(port), ...tlsServerArgs(fixture))
+    args.push('--bind', '127.0.0.1', '--save', '', '--appendonly', 'no')
     args.push('--protected-mode', 'no', '--daemonize', 'no', '--dir', dir, ...extraArgs)
     this.#output = ''
     this.#paused = false
@@ -177,6 +194,10 @@ class RedisProcess implements RedisServer {
       child.once('error', () => child.pid === undefined && resolve())
     })
     child.once('exit', () => live.delete(child))
+    if (fixture !== undefined) {
+      tlsByPort.set(port, { fixture, owner: child })
+      child.once('exit', () => tlsByPort.get(port)?.owner === child && tlsByPort.delete(port))
+    }
     child.once('error', (error) => keep(Buffer.from(`spawn error: ${error.message}\n`)))
     if (child.pid === undefined) {
       await this.#exited
@@ -201,7 +222,7 @@ class RedisProcess implements RedisServer {
       try {
         // Compare pids: if someone else took the port meanwhile, the answer comes from their
         // server while ours fails with "Address already in use".
-        const pid = await serverPid(this.port, 500)
+        const pid = await serverPid(this.port, 500, this.#params.tls)
         if (pid === this.pid) return
         lastError = pid === undefined ? 'not ready (no process_id in INFO)' : `port answered by pid ${pid}`
       } catch (error) {
@@ -267,12 +288,43 @@ class RedisProcess implements RedisServer {
 }
 
 /**
- * Pid of the server answering on `port` (`INFO server`), on a fresh connection; `undefined` when
- * it answers an error such as `-LOADING`. Rejects on a socket error or after `timeoutMs`.
+ * `redis-server` arguments of a TLS server (after `--tls-port`): the fixture's certificate, key
+ * and CA; no client certificate asked for; TLS on replication links (and a sentinel's links).
  */
-function serverPid(port: number, timeoutMs: number): Promise<number | undefined> {
+export function tlsServerArgs(fixture: TlsFixture): string[] {
+  return [
+    '--tls-cert-file', fixture.certFile, '--tls-key-file', fixture.keyFile, '--tls-ca-cert-file', fixture.caFile,
+    '--tls-auth-clients', 'no', '--tls-replication', 'yes',
+  ]
+}
+
+/**
+ * The TLS fixture of the server now listening on `port` when it was started with
+ * {@link StartRedisOptions.tls}, else `undefined` (a plain server, or none of ours).
+ */
+export function serverTls(port: number): TlsFixture | undefined {
+  return tlsByPort.get(port)?.fixture
+}
+
+/**
+ * `tls.connect()` options that trust `fixture`'s CA and ask for its server name (the certificate
+ * names `redis.test`, not 127.0.0.1).
+ */
+export function tlsClientOptions(fixture: TlsFixture): { ca: string; servername: string } {
+  return { ca: fixture.ca, servername: fixture.serverName }
+}
+
+/**
+ * Pid of the server answering on `port` (`INFO server`), on a fresh connection (TLS with
+ * `fixture`); `undefined` when it answers an error such as `-LOADING`. Rejects on a socket error
+ * or after `timeoutMs`.
+ */
+function serverPid(port: number, timeoutMs: number, fixture?: TlsFixture): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port })
+    const socket =
+      fixture === undefined
+        ? net.connect({ host: '127.0.0.1', port })
+        : tls.connect({ host: '127.0.0.1', port, ...tlsClientOptions(fixture) })
     let reply = ''
     const done = (error: Error | undefined, pid?: number): void => {
       socket.destroy()
@@ -281,7 +333,7 @@ function serverPid(port: number, timeoutMs: number): Promise<number | undefined>
     }
     socket.setTimeout(timeoutMs, () => done(new Error(`no reply within ${timeoutMs} ms`)))
     socket.once('error', (error) => done(error))
-    socket.once('connect', () => socket.write('INFO server\r\n'))
+    socket.once(fixture === undefined ? 'connect' : 'secureConnect', () => socket.write('INFO server\r\n'))
     socket.on('data', (chunk) => {
       reply += chunk.toString('latin1')
       if (reply.startsWith('-') && reply.includes('\r\n')) return done(undefined)
