@@ -18,6 +18,11 @@ export interface CoherenceHooks {
   forget(key: string): void
   /** Empties L1 in O(1) and orders the emptying after every read and load in flight. */
   fence(): void
+  /**
+   * Another instance invalidated tags or cleared the namespace: loads in flight may be
+   * overtaken, so a call that starts now must not join one.
+   */
+  tagsChanged(): void
   /** Whether the data connection can be used (connected, circuit not open). */
   reachable(): boolean
   changed(from: CoherenceState, to: CoherenceState, reason: string): void
@@ -74,6 +79,8 @@ export class Coherence {
   readonly #source: InvalidationSource
   readonly #hooks: CoherenceHooks
   readonly #prefix: string
+  /** The namespace's tag state: another instance's tag invalidation or clear changes it. */
+  readonly #stateKey: string
   /** Closed until `start()` takes a watchdog permit (so an unused cache starts no thread). */
   #permit: Permit = CLOSED
   readonly #periodMs: number
@@ -95,16 +102,18 @@ export class Coherence {
   constructor(
     settings: Exclude<ResolvedCoherence, false>,
     scope: string,
-    prefix: string,
+    keys: { readonly prefix: string; readonly stateKey: string },
     hooks: CoherenceHooks,
     source: (listener: TrackingListener) => InvalidationSource,
   ) {
     this.#settings = settings
+    const { prefix } = keys
     this.#scope = `${scope}|${prefix}`
     let sharing = startedPerScope.get(this.#scope)
     if (sharing === undefined) startedPerScope.set(this.#scope, (sharing = { count: 0 }))
     this.#sharing = sharing
     this.#prefix = prefix
+    this.#stateKey = keys.stateKey
     this.#hooks = hooks
     this.#periodMs = settings.maxStalenessMs / 5
     this.#source = source({
@@ -225,7 +234,10 @@ export class Coherence {
       this.#hooks.received(1, undefined)
       return
     }
-    if (!key.startsWith(this.#prefix)) return
+    if (!key.startsWith(this.#prefix)) {
+      if (key === this.#stateKey) this.#hooks.tagsChanged()
+      return
+    }
     const local = key.slice(this.#prefix.length)
     this.#hooks.forget(local)
     this.#received++

@@ -227,7 +227,15 @@ export class Engine {
       // Refused by Redis (another instance invalidated one of its tags since the load began) or
       // overtaken here: L1 must not keep the value this write replaced either.
       const ticket = tickets[i] as number
-      if (written?.[i] === false || !this.#mayFill(ticket, key, entry.tags)) {
+      if (written?.[i] === false) {
+        // On a cluster the refused bytes can be read until the store removes them, and this
+        // process hears of no change its own connection makes: a read in flight that got them
+        // must not fill L1.
+        this.forgetLocal([key])
+        all = false
+        continue
+      }
+      if (!this.#mayFill(ticket, key, entry.tags)) {
         this.l1?.delete(key)
         all = false
         continue
@@ -362,6 +370,8 @@ export class Engine {
     return {
       forget: (key) => this.forgetReported(key),
       fence: () => this.#fence(),
+      // Which tags changed is not said: detach every load (their writes are checked in Redis).
+      tagsChanged: () => this.flights.detachWhere(),
       reachable: () => this.l2 !== undefined && (this.l2.available || this.l2.connecting),
       changed: (from, to, reason) => recorder.coherence(from, to, reason),
       received: (keys, lagMs) => recorder.invalidationReceived(keys, lagMs),

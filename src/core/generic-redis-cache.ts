@@ -5,7 +5,7 @@ import { ClusterTracking } from '../stores/cluster-tracking.js'
 import { RedisClusterStore } from '../stores/redis-cluster-store.js'
 import { RedisStore } from '../stores/redis-store.js'
 import { RedisTracking, type TrackingListener } from '../stores/redis-tracking.js'
-import { RemoteTier } from './remote-tier.js'
+import { RemoteTier, tagStateKey } from './remote-tier.js'
 import { TieredCache } from './tiered-cache.js'
 
 /**
@@ -30,16 +30,19 @@ export class GenericRedisCache extends TieredCache {
     const sharded = cluster === undefined ? undefined : new RedisClusterStore(resolved.redis, cluster)
     const store = standalone ?? sharded!
     const prefix = `${resolved.namespace}:`
+    // The entries, and the tag state: a tag invalidation or a clear elsewhere changes it.
+    const stateKey = tagStateKey(resolved.namespace)
+    const tracked = [prefix, stateKey]
     const tracking = (listener: TrackingListener) =>
       sharded === undefined
-        ? new RedisTracking(standalone!, resolved.redis, resolved.client, prefix, listener)
-        : new ClusterTracking(sharded, resolved.redis, prefix, listener)
+        ? new RedisTracking(standalone!, resolved.redis, resolved.client, tracked, listener)
+        : new ClusterTracking(sharded, resolved.redis, tracked, listener)
     super({
       options: resolved,
       suppressL2Errors: resolved.suppressL2Errors,
       remote: (params) => new RemoteTier({ store, options: resolved, ...params }),
       coherence:
-        settings === false ? undefined : (hooks) => new Coherence(settings, redisScope(resolved), prefix, hooks, tracking),
+        settings === false ? undefined : (hooks) => new Coherence(settings, redisScope(resolved), { prefix, stateKey }, hooks, tracking),
     })
     this.#resolved = resolved
   }

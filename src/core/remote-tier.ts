@@ -83,6 +83,11 @@ const WRITES_PER_DEADLINE = 1000
 
 const OK_VOID: RemoteOutcome<void> = Object.freeze({ kind: 'ok', value: undefined })
 
+/** The namespace's tag-state hash (tag epochs, the clear epoch): see the key layout below. */
+export function tagStateKey(namespace: string): string {
+  return `${namespace}#tags`
+}
+
 /**
  * The L2 tier: namespacing, the codec pipeline, a deadline on every call, the circuit breaker
  * and the connection (opened on first use). It returns outcomes and does no bookkeeping: the
@@ -124,7 +129,7 @@ export class RemoteTier {
     const { name, monitor } = recorder.instr
     this.#prefix = `${options.namespace}:`
     this.#scanPrefix = `${escapeGlob(options.namespace)}:`
-    this.#stateKey = `${options.namespace}#tags`
+    this.#stateKey = tagStateKey(options.namespace)
     this.#codec = new CodecPipeline({
       serializer: options.serializer,
       compression: options.compression,
@@ -311,7 +316,8 @@ export class RemoteTier {
         let removed = 0
         const keys: string[] = []
         for (const name of tags) {
-          const done = await step(this.#store.invalidateTag({ indexKey: this.#tagKey(name), stateKey: this.#stateKey, name }))
+          const marks = { lifetimeMs: DELETE_MARK_LIFETIME_MS, markKeyOf: (fullKey: string) => this.#markKey(fullKey.slice(this.#prefix.length)) }
+          const done = await step(this.#store.invalidateTag({ indexKey: this.#tagKey(name), stateKey: this.#stateKey, name, marks }))
           removed += done.removed
           for (const fullKey of done.keys) keys.push(fullKey.slice(this.#prefix.length))
         }
@@ -321,15 +327,19 @@ export class RemoteTier {
     )
   }
 
-  /** Marks the namespace cleared (so overtaken loads cannot write), then deletes its entries and tag indexes. */
+  /**
+   * Marks the namespace cleared (so overtaken loads cannot write), then deletes its tag indexes,
+   * then its entries. In that order, a write that lands during the clear either is deleted by
+   * the entry scan or keeps its index entry: deleting the indexes last could drop the index entry
+   * of a write that survives, which a later `invalidateTags` would then miss.
+   */
   clear(): Promise<RemoteOutcome<number>> {
     return this.#call(
       'clear',
       async (step) => {
         await step(this.#store.markCleared(this.#stateKey))
-        const removed = await this.#unlinkScan(`${this.#scanPrefix}*`, step)
         await this.#unlinkScan(`${escapeGlob(this.#options.namespace)}#tag:*`, step)
-        return removed
+        return this.#unlinkScan(`${this.#scanPrefix}*`, step)
       },
       'long',
     )

@@ -24,7 +24,7 @@ interface Shard {
 export class ClusterTracking {
   readonly #store: RedisClusterStore
   readonly #options: ResolvedRedisConnection
-  readonly #prefix: string
+  readonly #prefixes: readonly string[]
   readonly #listener: TrackingListener
   readonly #shards = new Map<string, Shard>()
   #session = 0
@@ -32,10 +32,10 @@ export class ClusterTracking {
   #started = false
   #closed = false
 
-  constructor(store: RedisClusterStore, options: ResolvedRedisConnection, prefix: string, listener: TrackingListener) {
+  constructor(store: RedisClusterStore, options: ResolvedRedisConnection, prefixes: readonly string[], listener: TrackingListener) {
     this.#store = store
     this.#options = options
-    this.#prefix = prefix
+    this.#prefixes = prefixes
     this.#listener = listener
     store.onTopologyChange(() => this.#restart())
   }
@@ -109,7 +109,7 @@ export class ClusterTracking {
         shards.map(async ({ address, connection }) => {
           const id = await redirectTarget(connection.client)
           if (session !== this.#session) return
-          await this.#store.trackInvalidations(address, id, this.#prefix)
+          await this.#store.trackInvalidations(address, id, this.#prefixes)
         }),
       )
     } catch (error) {

@@ -7,7 +7,7 @@ import { withDeadline } from '../shared/deadline.js'
 import { ConnectionStatus } from './connection-status.js'
 import { chunks, expiryMs, toBuffer } from './redis-args.js'
 import { connectionError, type ConnectionError, isPersistentFailure, reconnectDelayMs } from './redis-client.js'
-import type { DeleteMarks, RemoteStore, StoreEntry } from './store.js'
+import type { DeleteMarks, RemoteStore, StoreEntry, TagInvalidation } from './store.js'
 import { groupBySlot, keySlot, slotTag } from './cluster/key-slot.js'
 import { DELETE_IF_EQUALS } from './scripts/delete-if-equals.js'
 import { EXTEND_LOCK } from './scripts/extend-lock.js'
@@ -47,11 +47,12 @@ type BytesCluster = ReturnType<typeof withBytes>
  * - `scan` visits every master.
  * - A delete mark lives in its entry's slot (`{<slot tag>}<mark key>`), so a write checks it
  *   atomically (`SET_UNMARKED`). The namespace's tag state and the tag indexes live in their own
- *   slots, so a conditional write cannot check them in the same script: it indexes the entry
- *   first, writes it, then reads the tag state, and removes its own write (compare-and-delete)
- *   when a clear or an invalidation of one of its tags came after the epoch it carries. An
- *   invalidation bumps the epoch before it reads the index, so either it finds the entry in the
- *   index, or the write finds its epoch; both end with the entry gone.
+ *   slots, so a tagged write cannot check them in the same script: it indexes the entry, writes
+ *   it, then checks that no clear or invalidation of its tags came after the epoch it carries and
+ *   that its index entries are still there, and removes its own write (compare-and-delete)
+ *   otherwise (see `#write`). An invalidation bumps the epoch before it empties the index, and
+ *   empties the index before it deletes entries; so a write either is found and deleted by it,
+ *   or finds it and removes itself.
  * - `info` sums `used_memory` over the masters.
  */
 export class RedisClusterStore implements RemoteStore {
@@ -196,7 +197,12 @@ export class RedisClusterStore implements RemoteStore {
   async deleteMarked(entries: ReadonlyArray<{ key: string; markKey: string }>, marks: DeleteMarks): Promise<number> {
     if (entries.length === 0) return 0
     const epoch = String(await this.#cluster.hIncrBy(marks.stateKey, 'epoch', 1))
-    const lifetime = String(expiryMs(marks.lifetimeMs) ?? 1)
+    return this.#unlinkMarked(entries, epoch, marks.lifetimeMs)
+  }
+
+  /** Unlinks entries per slot, leaving each a delete mark holding `epoch` (`UNLINK_MARKED`). */
+  async #unlinkMarked(entries: ReadonlyArray<{ key: string; markKey: string }>, epoch: string, lifetimeMs: number): Promise<number> {
+    const lifetime = String(expiryMs(lifetimeMs) ?? 1)
     const counts = await Promise.all(
       [...groupBySlot(entries, (entry) => entry.key).values()].flatMap((group) =>
         chunks(group, CHUNK / 2).map((chunk) => {
@@ -231,18 +237,22 @@ export class RedisClusterStore implements RemoteStore {
   }
 
   /**
-   * Records the invalidation (`MARK_TAG_INVALIDATED`), then empties the index in steps: read up
-   * to `TAG_CHUNK` members, unlink them per slot, remove them from the index.
+   * Records the invalidation (`MARK_TAG_INVALIDATED`), then empties the index in steps: pop up to
+   * `TAG_CHUNK` members (ZPOPMIN, atomic), then unlink them per slot, each leaving a delete mark
+   * with the invalidation's epoch. With the order of `#write` (index, check, write, check), a
+   * load overtaken by this invalidation never writes after it: either it indexed its entry before
+   * the pop (then the mark refuses its write, or the unlink removes it), or it indexed it after,
+   * and its check then finds the invalidation.
    */
-  async invalidateTag(tag: { indexKey: string; stateKey: string; name: string }): Promise<{ removed: number; keys: string[] }> {
-    await this.#script(MARK_TAG_INVALIDATED, [tag.stateKey], [tag.name])
+  async invalidateTag(tag: TagInvalidation): Promise<{ removed: number; keys: string[] }> {
+    const epoch = String(await this.#script(MARK_TAG_INVALIDATED, [tag.stateKey], [tag.name]))
     let removed = 0
     const keys: string[] = []
     for (;;) {
-      const members = await this.#cluster.zRange(tag.indexKey, 0, TAG_CHUNK - 1)
+      const members = (await this.#cluster.zPopMinCount(tag.indexKey, TAG_CHUNK)).map((member) => String(member.value))
       if (members.length === 0) return { removed, keys }
-      removed += await this.deleteMany(members)
-      await this.#cluster.zRem(tag.indexKey, members)
+      const marks = tag.marks
+      removed += marks === undefined ? await this.deleteMany(members) : await this.#unlinkMarked(members.map((key) => ({ key, markKey: marks.markKeyOf(key) })), epoch, marks.lifetimeMs)
       keys.push(...members)
     }
   }
@@ -285,12 +295,12 @@ export class RedisClusterStore implements RemoteStore {
    * Turns on broadcast tracking on the connection this store uses for the master at `address`
    * (see `RedisStore.trackInvalidations`), reported to connection `redirectId` on that master.
    */
-  async trackInvalidations(address: { host: string; port: number }, redirectId: number, prefix: string): Promise<void> {
+  async trackInvalidations(address: { host: string; port: number }, redirectId: number, prefixes: readonly string[]): Promise<void> {
     const master = this.#cluster.masters.find((m) => m.host === address.host && m.port === address.port)
     if (master === undefined) throw new Error(`${address.host}:${address.port} is no longer a master`)
     const client = await this.#cluster.nodeClient(master)
     await client.sendCommand(['CLIENT', 'TRACKING', 'OFF'])
-    await client.sendCommand(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(redirectId), 'BCAST', 'PREFIX', prefix, 'NOLOOP'])
+    await client.sendCommand(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(redirectId), 'BCAST', ...prefixes.flatMap((prefix) => ['PREFIX', prefix]), 'NOLOOP'])
   }
 
   /** The address of the master serving `key`'s slot, as the client's slot map has it now. */
@@ -363,9 +373,18 @@ export class RedisClusterStore implements RemoteStore {
   }
 
   /**
-   * An untagged unconditional entry is a plain SET. Otherwise: index it under its tags, write it
-   * unless a newer delete marked it, and, for a conditional write, read the tag state afterwards
-   * and remove the write when a clear or one of its tags' invalidations came after its epoch.
+   * An untagged unconditional entry is a plain SET. A tagged one takes steps, because its tag
+   * indexes and the tag state live in other slots than the entry:
+   * 1. add the entry to its tag indexes;
+   * 2. for a conditional write (a load's), read the tag state and give up when a clear or one of
+   *    its tags' invalidations came after its epoch;
+   * 3. write it unless a delete mark newer than its epoch is there (`SET_UNMARKED`, atomic with
+   *    the mark; deletes and tag invalidations leave marks);
+   * 4. check again: the tag state (conditional writes), and that every index still holds the
+   *    entry: an invalidation or a clear may have emptied an index after step 1 and deleted the
+   *    entry before step 3, which would leave it unindexed. Either check failing removes the
+   *    write (compare-and-delete).
+   * See `invalidateTag` for why an overtaken load cannot write after the invalidation.
    */
   async #write(entry: StoreEntry, px: number | undefined): Promise<boolean> {
     const value = toBuffer(entry.value)
@@ -375,23 +394,33 @@ export class RedisClusterStore implements RemoteStore {
       await this.#cluster.set(entry.key, value, px === undefined ? undefined : { expiration: { type: 'PX', value: px } })
       return true
     }
-    await Promise.all(tagging.indexKeys.map((indexKey) => this.#script(INDEX_ENTRY, [indexKey], [entry.key, ttl])))
     const since = tagging.sinceEpoch
+    await Promise.all(tagging.indexKeys.map((indexKey) => this.#script(INDEX_ENTRY, [indexKey], [entry.key, ttl])))
+    if (since !== undefined && (await this.#overtaken(tagging, since))) return false
     const keys = [entry.key, colocatedMark(tagging.markKey, entry.key)]
     const written = await this.#script(SET_UNMARKED, keys, [value, ttl, since === undefined ? '' : String(since)])
     if (written !== 1) return false
-    if (since === undefined) return true
-    let epochs: Array<string | null>
+    let keep: boolean
     try {
-      epochs = await this.#cluster.hmGet(tagging.stateKey, ['*', ...tagging.names.map((name) => `t:${name}`)])
+      const [overtaken, ...indexed] = await Promise.all([
+        since === undefined ? false : this.#overtaken(tagging, since),
+        ...tagging.indexKeys.map(async (indexKey) => (await this.#cluster.zScore(indexKey, entry.key)) !== null),
+      ])
+      keep = !overtaken && indexed.every(Boolean)
     } catch (error) {
-      // A write that cannot be checked (the tag state's master is down) does not stay.
+      // A write that cannot be checked (a master is down) does not stay.
       await this.deleteIfEquals(entry.key, value).catch(() => undefined)
       throw error
     }
-    if (!epochs.some((epoch) => epoch !== null && Number(epoch) > since)) return true
+    if (keep) return true
     await this.deleteIfEquals(entry.key, value)
     return false
+  }
+
+  /** Whether a clear or an invalidation of one of `tagging`'s tags came after epoch `since`. */
+  async #overtaken(tagging: NonNullable<StoreEntry['tagging']>, since: number): Promise<boolean> {
+    const epochs = await this.#cluster.hmGet(tagging.stateKey, ['*', ...tagging.names.map((name) => `t:${name}`)])
+    return epochs.some((epoch) => epoch !== null && Number(epoch) > since)
   }
 }
 

@@ -2,7 +2,7 @@ import type { ExternalRedisClient } from '../options/cache-options.js'
 import type { ResolvedRedisConnection } from '../options/redis-options.js'
 import { chunks, expiryMs, toBuffer } from './redis-args.js'
 import { type ConnectionError, RedisConnection } from './redis-client.js'
-import type { DeleteMarks, RemoteStore, StoreEntry } from './store.js'
+import type { DeleteMarks, RemoteStore, StoreEntry, TagInvalidation } from './store.js'
 import { DELETE_IF_EQUALS } from './scripts/delete-if-equals.js'
 import { DELETE_MARKED } from './scripts/delete-marked.js'
 import { GET_BOUNDED } from './scripts/get-bounded.js'
@@ -185,7 +185,7 @@ export class RedisStore implements RemoteStore {
   }
 
   /** Repeats bounded `INVALIDATE_TAG` steps until the tag's index is empty. */
-  async invalidateTag(tag: { indexKey: string; stateKey: string; name: string }): Promise<{ removed: number; keys: string[] }> {
+  async invalidateTag(tag: TagInvalidation): Promise<{ removed: number; keys: string[] }> {
     let removed = 0
     const keys: string[] = []
     for (let first = true; ; first = false) {
@@ -230,10 +230,10 @@ export class RedisStore implements RemoteStore {
    * sent to connection `redirectId` and none for this connection's own writes (`NOLOOP`). Lost
    * with the connection: call it again on every ready.
    */
-  async trackInvalidations(redirectId: number, prefix: string): Promise<void> {
+  async trackInvalidations(redirectId: number, prefixes: readonly string[]): Promise<void> {
     const client = this.#connection.client
     await client.sendCommand(['CLIENT', 'TRACKING', 'OFF'])
-    await client.sendCommand(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(redirectId), 'BCAST', 'PREFIX', prefix, 'NOLOOP'])
+    await client.sendCommand(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(redirectId), 'BCAST', ...prefixes.flatMap((prefix) => ['PREFIX', prefix]), 'NOLOOP'])
   }
 
   /** Subscribes on a dedicated connection, opened on first use and resubscribed after reconnects. */

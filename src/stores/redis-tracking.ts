@@ -20,7 +20,7 @@ export interface TrackingListener {
 export interface TrackedConnection {
   readonly isReady: boolean
   onReadyChange(listener: (ready: boolean) => void): void
-  trackInvalidations(redirectId: number, prefix: string): Promise<void>
+  trackInvalidations(redirectId: number, prefixes: readonly string[]): Promise<void>
   /** Set when the data connection follows a master (Sentinel): the invalidation connection follows it too. */
   readonly target?: ConnectionTarget | undefined
 }
@@ -47,7 +47,7 @@ export interface TrackedConnection {
 export class RedisTracking {
   readonly #data: TrackedConnection
   readonly #connection: RedisConnection
-  readonly #prefix: string
+  readonly #prefixes: readonly string[]
   readonly #listener: TrackingListener
   #session = 0
   #active: number | undefined
@@ -56,11 +56,11 @@ export class RedisTracking {
     data: TrackedConnection,
     options: ResolvedRedisConnection,
     external: ExternalRedisClient | undefined,
-    prefix: string,
+    prefixes: readonly string[],
     listener: TrackingListener,
   ) {
     this.#data = data
-    this.#prefix = prefix
+    this.#prefixes = prefixes
     this.#listener = listener
     const create = (o: Readonly<ResolvedRedisStoreOptions>): PlainRedisClient => {
       // emitInvalidate turns push messages into 'invalidate' events (its handshake also turns on
@@ -121,7 +121,7 @@ export class RedisTracking {
     try {
       const id = await redirectTarget(client)
       if (session !== this.#session) return
-      await this.#data.trackInvalidations(id, this.#prefix)
+      await this.#data.trackInvalidations(id, this.#prefixes)
     } catch (error) {
       // A dropped connection starts a new session by itself; a refusal (NOPERM) is reported,
       // and the instance stays unverified.

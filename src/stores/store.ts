@@ -49,7 +49,7 @@ export interface RemoteStore {
   /** The namespace's tag epoch (see `SET_ENTRY`): 0 before the first tag invalidation or clear. */
   tagEpoch(stateKey: string): Promise<number>
   /** Invalidates one tag in bounded steps (`INVALIDATE_TAG`); resolves the keys it named and how many existed. */
-  invalidateTag(tag: { indexKey: string; stateKey: string; name: string }): Promise<{ removed: number; keys: string[] }>
+  invalidateTag(tag: TagInvalidation): Promise<{ removed: number; keys: string[] }>
   /** Records a clear of the namespace (`MARK_CLEARED`), before its keys are deleted. */
   markCleared(stateKey: string): Promise<void>
   /** The raw text of `INFO <section>`. */
@@ -86,6 +86,20 @@ export interface DeleteMarks {
   /** The namespace's tag-state hash, whose epoch each delete bumps. */
   readonly stateKey: string
   readonly lifetimeMs: number
+}
+
+/** One tag to invalidate. */
+export interface TagInvalidation {
+  /** The tag's index (a sorted set of entry keys). */
+  readonly indexKey: string
+  /** The namespace's tag-state hash. */
+  readonly stateKey: string
+  readonly name: string
+  /**
+   * Delete marks for the entries it removes, where a store needs them (a cluster, whose writes
+   * cannot check the tag state atomically): each holds the invalidation's epoch, for `lifetimeMs`.
+   */
+  readonly marks?: { readonly lifetimeMs: number; markKeyOf(fullKey: string): string }
 }
 
 /** How an entry joins its tag indexes, and the tag epoch its write is conditional on. */

@@ -5,6 +5,7 @@
  * not through A. The control case, with no invalidation, shows the same checks see the value.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createInterface } from 'node:readline'
 import { createClient } from '@redis/client'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -91,4 +92,30 @@ describe.skipIf(!hasRedis)('the load race across two processes', () => {
     const seen = await race((a) => a.invalidateTags(['t']), 't')
     expect(seen).toEqual({ inRedis: 0, fromB: null, fromA: undefined, stateB: 'verified' })
   })
+
+  for (const [what, invalidate] of [
+    ['invalidates one of its tags', (a: GenericRedisCache) => a.invalidateTags(['t'])],
+    ['clears the namespace', (a: GenericRedisCache) => a.clear()],
+  ] as const) {
+    it(`A ${what} while B loads: a later call in B does not join B's overtaken load`, async () => {
+      const namespace = uniqueNamespace('race-join')
+      const b = startB(server.url, namespace)
+      children.push(b.child)
+      const a = new GenericRedisCache({ redisUrl: server.url, namespace })
+      caches.push(a)
+      await a.connect()
+      await b.next('ready')
+      // The key is not in Redis: the invalidation deletes no entry, so Redis reports no key of it.
+      b.send('load k t')
+      await b.next('loading')
+      await invalidate(a)
+      // What B learns of the invalidation comes through coherence, within maxStaleness (100 ms).
+      await sleep(150)
+      b.send('join k t')
+      b.send('release')
+      expect((await b.next('loaded')).value).toBe('before')
+      expect((await b.next('joined')).value).toBe('after')
+    })
+  }
 })
+

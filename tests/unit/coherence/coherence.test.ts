@@ -11,12 +11,13 @@ function harness(offline: 'serve' | 'bypass' = 'bypass', maxStalenessMs = 50) {
   const hooks: CoherenceHooks = {
     forget: (key) => log.push(`forget ${key}`),
     fence: () => log.push('fence'),
+    tagsChanged: () => log.push('tags changed'),
     reachable: () => state.reachable,
     changed: (from, to) => log.push(`${from}->${to}`),
     received: () => undefined,
     failed: (error) => log.push(`failed ${error.code}`),
   }
-  const coherence = new Coherence({ maxStalenessMs, offline }, 'test', 'ns:', hooks, (l) => {
+  const coherence = new Coherence({ maxStalenessMs, offline }, 'test', { prefix: 'ns:', stateKey: 'ns#tags' }, hooks, (l) => {
     listener = l
     return {
       start: () => undefined,
@@ -72,12 +73,14 @@ describe('Coherence', () => {
     expect(h.log.filter((l) => l === 'fence').length).toBe(fences + 1)
   })
 
-  it('applies reported keys of its namespace only, and fences on a flush', () => {
+  it('applies reported keys of its namespace only, reports a change of its tag state, and fences on a flush', () => {
     const h = harness()
     open.push(h.coherence)
     h.session(1)
-    for (const key of ['ns:a', 'other:b', 'ns:c', 'other:x']) h.listener().invalidate(key)
+    for (const key of ['ns:a', 'other:b', 'ns:c', 'other:x', 'ns#tags', 'other#tags']) h.listener().invalidate(key)
     expect(h.log.filter((l) => l.startsWith('forget'))).toEqual(['forget a', 'forget c'])
+    // The namespace's tag state changed (a tag invalidation or clear elsewhere): loads detach.
+    expect(h.log.filter((l) => l === 'tags changed')).toHaveLength(1)
     const fences = h.log.filter((l) => l === 'fence').length
     h.listener().invalidate(null)
     expect(h.log.filter((l) => l === 'fence').length).toBe(fences + 1)
