@@ -14,11 +14,13 @@ export default defineConfig({
       thresholds: { statements: 93, branches: 87, functions: 95, lines: 95 },
     },
     projects: [
-      { test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
+      // Every file's output is scanned for the secrets its tests registered (tests/helpers/secrets.ts).
+      { test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], setupFiles: ['tests/setup/secret-scan.ts'] } },
       {
         test: {
           name: 'integration',
           include: ['tests/integration/**/*.int.test.ts'],
+          setupFiles: ['tests/setup/secret-scan.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },

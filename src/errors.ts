@@ -97,14 +97,18 @@ export class LockTimeoutError extends CacheError {
   }
 }
 
-/** The L2 tier failed or missed its deadline and `suppressL2Errors` is off. */
+/**
+ * The L2 tier failed or missed its deadline and `suppressL2Errors` is off. `fix`, when known,
+ * says what to change (for an ACL refusal: the command and the rule to add).
+ */
 export class L2UnavailableError extends CacheError {
   static override readonly code = 'E_L2_UNAVAILABLE'
   constructor(
     readonly operation: string,
     cause?: unknown,
+    fix?: string,
   ) {
-    super(`L2 (Redis) ${operation} failed: ${errorMessage(cause)}`, { cause })
+    super(`L2 (Redis) ${operation} failed: ${errorMessage(cause)}${fix === undefined ? '' : `; ${fix}`}`, { cause })
   }
 }
 
@@ -134,9 +138,35 @@ export class CodecEncodeError extends CacheError {
 
 /** Stored bytes could not be decoded. Reported through `cache:error`; the read is a miss. */
 export class CodecDecodeError extends CacheError {
-  static override readonly code = 'E_CODEC_DECODE'
+  // Typed `string`: the decryption failures below are decode failures with codes of their own.
+  static override readonly code: string = 'E_CODEC_DECODE'
   constructor(reason: string, cause?: unknown) {
     super(`cannot decode stored entry: ${reason}`, cause === undefined ? undefined : { cause })
+  }
+}
+
+/**
+ * An encrypted entry failed authentication: it was tampered with, moved from another key or
+ * namespace, written with another key under the same id, or is not encrypted at all in a cache
+ * that reads only encrypted entries. A `CodecDecodeError`, so it is handled as every unreadable
+ * entry is: a miss, a `cache:error` event and a deleted key. The message never quotes a key.
+ */
+export class DecryptFailedError extends CodecDecodeError {
+  static override readonly code = 'E_DECRYPT_FAILED'
+  constructor(readonly keyId: number, reason: string) {
+    super(reason)
+  }
+}
+
+/**
+ * An encrypted entry names a key id that is not in `encryption.keys` (a key removed after a
+ * rotation, or one this instance was never given). A miss, a `cache:error` event and a deleted
+ * key; run `strata rekey` before removing a key to keep its entries.
+ */
+export class UnknownKeyIdError extends CodecDecodeError {
+  static override readonly code = 'E_UNKNOWN_KEY_ID'
+  constructor(readonly keyId: number) {
+    super(`entry is encrypted with key id ${keyId}, which is not in encryption.keys; add that key, or rekey the namespace before removing a key`)
   }
 }
 
@@ -175,5 +205,7 @@ export const errors = Object.freeze({
   E_COHERENCE_UNAVAILABLE: CoherenceUnavailableError,
   E_CODEC_ENCODE: CodecEncodeError,
   E_CODEC_DECODE: CodecDecodeError,
+  E_DECRYPT_FAILED: DecryptFailedError,
+  E_UNKNOWN_KEY_ID: UnknownKeyIdError,
   E_PEER_MISSING: PeerMissingError,
 })

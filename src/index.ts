@@ -22,7 +22,22 @@ export type {
   L1Options,
 } from './options/cache-options.js'
 export type { Duration } from './shared/duration.js'
+export type { EncryptionKey, EncryptionOptions, EncryptionSecret } from './options/encryption-options.js'
+export type { RekeyOptions, RekeyResult } from './core/rekey.js'
 export type { ClusterOptions, RedisConnectionOptions, RedisSocketParts, SentinelOptions } from './options/redis-options.js'
+export type { SecurityConfig, SecurityFinding, SecurityLevel } from './security/security-config.js'
+export { RedisCacheSecurityManager } from './security/security-manager.js'
+export type { SecurityManagerOptions, SecurityStatus, SecurityValidation } from './security/security-manager.js'
+export type { SecureRedisClient, ServerAddress, TlsSession } from './security/secure-connection.js'
+export { checkPermissions, leastPrivilegeRules, requiredPermissions } from './security/required-permissions.js'
+export type {
+  CommandClient,
+  MissingPermission,
+  PermissionFeature,
+  PermissionReport,
+  PermissionScope,
+  RequiredPermission,
+} from './security/required-permissions.js'
 export type { CoherenceOptions, ExternalRedisClient } from './options/cache-options.js'
 export type { CoherenceStats } from './coherence/coherence.js'
 export type { Serializer, Compressor } from './codecs/codec.js'
@@ -64,6 +79,7 @@ export {
   CodecDecodeError,
   CodecEncodeError,
   CoherenceUnavailableError,
+  DecryptFailedError,
   FactoryError,
   FactoryTimeoutError,
   InvalidKeyError,
@@ -72,6 +88,7 @@ export {
   L2UnavailableError,
   PeerMissingError,
   UndefinedValueError,
+  UnknownKeyIdError,
   ValueTooLargeError,
   errors,
 } from './errors.js'
@@ -117,3 +134,5 @@ export type {
   TextSizeTier,
   TextSizeTiers,
 } from './ai/index.js'
+export { POSTURE_CHECK_IDS, reviewRedisPosture, worstPostureStatus } from './security/posture-review.js'
+export type { PostureCheck, PostureProbe, PostureStatus, ProbeReply, ProbeRunner } from './security/posture-check.js'

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url'
 
 import { Command, CommanderError } from 'commander'
 
+import { registerDoctorCommand } from './commands/doctor.js'
+import { registerRekeyCommand } from './commands/rekey.js'
 import { registerStatsCommand } from './commands/stats.js'
 import { redactSecrets } from './format.js'
 import { type CliIo, type CommandContext, ExitCode, type ExitCodeValue, processIo } from './io.js'
@@ -22,6 +24,8 @@ export function buildProgram(context: CommandContext): Command {
     .exitOverride()
     .configureOutput({ writeOut: (text) => context.io.stdout(text), writeErr: (text) => context.io.stderr(text) })
   registerStatsCommand(program, context)
+  registerRekeyCommand(program, context)
+  registerDoctorCommand(program, context)
   return program
 }
 

@@ -29,7 +29,7 @@ function createCliClient(target: Target) {
   return createClient({
     url: target.url,
     // One attempt: a CLI reports an unreachable server instead of retrying in the background.
-    socket: { connectTimeout: target.timeoutMs, reconnectStrategy: false },
+    socket: { connectTimeout: target.timeoutMs, reconnectStrategy: false, ...target.tls },
     disableOfflineQueue: true,
     // Deadlines are ours (withDeadline): node-redis' timeout only covers unsent commands.
     commandOptions: { timeout: 0 },

@@ -5,9 +5,11 @@
  * accepts and reports it with the same coded error.
  */
 import { RedisClient } from '@redis/client'
+import type { Command } from 'commander'
 
 import { type Duration, GenericRedisCache, InvalidOptionsError, type OptionIssue } from '../index.js'
 import { redactUrl } from './format.js'
+import type { TlsSettings } from './tls-flags.js'
 
 /**
  * Defaults of the connection flags. The URL and namespace repeat the library's defaults (the
@@ -19,6 +21,17 @@ export const CLI_DEFAULTS = Object.freeze({
   namespace: 'strata',
   timeout: '2s',
 } as const)
+
+/**
+ * Adds the shared connection flags to `command`: `--url`, `--namespace` (described by
+ * `namespaceHelp`) and `--timeout`.
+ */
+export function addTargetOptions(command: Command, namespaceHelp: string, urlHelp = 'Redis URL, redis:// or rediss://'): Command {
+  return command
+    .option('--url <url>', `${urlHelp} (default: $REDIS_URL, else ${CLI_DEFAULTS.redisUrl})`)
+    .option('--namespace <ns>', namespaceHelp, CLI_DEFAULTS.namespace)
+    .option('--timeout <duration>', 'deadline of each connection and of each Redis command: 500ms, 2s, or ms', CLI_DEFAULTS.timeout)
+}
 
 /** Connection flags as commander hands them over (strings, unset when not given). */
 export interface TargetFlags {
@@ -40,6 +53,8 @@ export interface Target {
   readonly namespace: string
   /** Deadline of the connection and of each Redis command, in ms. */
   readonly timeoutMs: number
+  /** TLS files and server name from the `--tls-*` flags (`rediss://` URLs only). @default Node's defaults */
+  readonly tls?: TlsSettings | undefined
 }
 
 /** Option paths of the library, as the flag a CLI user typed. */

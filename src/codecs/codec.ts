@@ -20,3 +20,26 @@ export interface Compressor {
   /** Throws when the output would exceed `maxOutputBytes` (checked while inflating, not after). */
   decompress(bytes: Uint8Array, maxOutputBytes: number): Uint8Array
 }
+
+/**
+ * Authenticated encryption of payloads, the last stage on write and the first on read. Key ids
+ * are written into the envelope header, so any listed key can decrypt while `currentKeyId`
+ * encrypts (rotation). `aad` (associated data) is authenticated but not stored: decryption fails
+ * unless the reader passes the same bytes the writer did.
+ */
+export interface Cipher {
+  /** Name used in messages, for example `aes-256-gcm`. */
+  readonly name: string
+  /** Key id written with every new entry, 1..255. */
+  readonly currentKeyId: number
+  /** Whether `keyId` can be decrypted here. */
+  hasKey(keyId: number): boolean
+  /**
+   * Encrypts with the current key. With `headroom` and `tailroom`, the sealed payload starts
+   * `headroom` bytes into the result and that many bytes are left after it (uninitialized), so
+   * the caller can frame it without a copy.
+   */
+  encrypt(plain: Uint8Array, aad: Uint8Array, headroom?: number, tailroom?: number): Uint8Array
+  /** Decrypts and authenticates; throws on any mismatch, never returns other bytes. */
+  decrypt(keyId: number, sealed: Uint8Array, aad: Uint8Array): Uint8Array
+}

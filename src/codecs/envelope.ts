@@ -10,8 +10,8 @@ import { crc32 } from './crc32.js'
  * 2       1     format version, 1
  * 3       1     serializer id (1 msgpack, 2 json; see Serializer.id)
  * 4       1     compressor id (0 none, 1 deflate; see Compressor.id)
- * 5       1     flags: bit 0 = encrypted (reserved for the cipher stage); bits 1-7 must be 0
- * 6       1     key id of the encryption key; must be 0 when not encrypted
+ * 5       1     flags: bit 0 = encrypted (see `aes-gcm-cipher.ts`); bits 1-7 must be 0
+ * 6       1     key id of the encryption key, 1..255; must be 0 when not encrypted
  * 7       n     payload: serializer output, then compressed, then encrypted (in that order)
  * 7+n     4     CRC-32 (IEEE) of bytes [0, 7+n)
  * ```
@@ -21,6 +21,13 @@ import { crc32 } from './crc32.js'
  * value. With the trailer every single-bit error, every burst up to 32 bits and every truncation
  * is detected, and the rest slip through with probability 2^-32. It costs 4 bytes and about
  * 0.1 µs per 100 bytes read or written.
+ *
+ * When the encrypted flag is set, the payload is `IV ‖ ciphertext ‖ GCM tag` (see
+ * `aes-gcm-cipher.ts`), authenticated with the associated data `header bytes [0, 7) ‖ UTF-8 of
+ * the stored Redis key` (`<namespace>:<key>`). The header carries the format version and the key
+ * id, and the stored key names the namespace: bytes moved under another key or namespace, or a
+ * header edited (even with its CRC recomputed), fail the tag. The CRC is still checked first: it
+ * is cheaper, and tells accidental damage from a failed authentication.
  *
  * A reader refuses what it does not know (version, flag bits) instead of guessing: an unknown
  * entry is a miss, never a wrong value.
@@ -72,6 +79,34 @@ export interface Envelope {
  * Throws a `RangeError` on an id outside 0..255 (a programmer error, not bad data).
  */
 export function writeEnvelope(header: EnvelopeHeader, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(ENVELOPE_OVERHEAD_BYTES + payload.length)
+  out.set(payload, ENVELOPE_HEADER_BYTES)
+  return frameEnvelope(header, out)
+}
+
+/**
+ * Frames a payload already written at `out[7, length - 4)`: fills in the header and the CRC-32
+ * trailer around it and returns `out`. Saves `writeEnvelope`'s copy when a stage can leave room
+ * (the cipher does). Throws as `writeEnvelope` does.
+ */
+export function frameEnvelope(header: EnvelopeHeader, out: Uint8Array): Uint8Array {
+  const end = out.length - ENVELOPE_TRAILER_BYTES
+  writeHeader(out, header)
+  writeUint32(out, end, crc32(out, 0, end))
+  return out
+}
+
+/**
+ * The 7 header bytes `writeEnvelope` writes for `header`: the cipher stage authenticates them
+ * (associated data) before the envelope exists. Throws as `writeEnvelope` does.
+ */
+export function envelopeHeaderBytes(header: EnvelopeHeader): Uint8Array {
+  const out = new Uint8Array(ENVELOPE_HEADER_BYTES)
+  writeHeader(out, header)
+  return out
+}
+
+function writeHeader(out: Uint8Array, header: EnvelopeHeader): void {
   const { serializerId, compressorId, encrypted, keyId } = header
   if (!isByte(serializerId) || serializerId === 0 || !isByte(compressorId) || !isByte(keyId)) {
     throw new RangeError(
@@ -80,8 +115,6 @@ export function writeEnvelope(header: EnvelopeHeader, payload: Uint8Array): Uint
   }
   if (!encrypted && keyId !== 0)
     throw new RangeError(`keyId must be 0 when not encrypted: ${ids(header)}`)
-  const end = ENVELOPE_HEADER_BYTES + payload.length
-  const out = new Uint8Array(end + ENVELOPE_TRAILER_BYTES)
   out[0] = MAGIC_0
   out[1] = MAGIC_1
   out[2] = FORMAT_VERSION
@@ -89,9 +122,6 @@ export function writeEnvelope(header: EnvelopeHeader, payload: Uint8Array): Uint
   out[4] = compressorId
   out[5] = encrypted ? FLAG_ENCRYPTED : 0
   out[6] = keyId
-  out.set(payload, ENVELOPE_HEADER_BYTES)
-  writeUint32(out, end, crc32(out, 0, end))
-  return out
 }
 
 /**

@@ -1,5 +1,5 @@
 import { InvalidOptionsError, type OptionIssue, errorMessage } from '../errors.js'
-import type { Compressor, Serializer } from './codec.js'
+import type { Cipher, Compressor, Serializer } from './codec.js'
 import { deflateCompressor } from './deflate-compressor.js'
 import { jsonSerializer } from './json-serializer.js'
 import { msgpackSerializer } from './msgpack-serializer.js'
@@ -52,6 +52,13 @@ export interface CodecPipelineOptions {
   readonly compressors?: readonly Compressor[]
   /** Told about every value compressed: sizes in bytes and the time it took, in ms. */
   readonly onCompress?: (bytesBefore: number, bytesAfter: number, durationMs: number) => void
+  /**
+   * Encrypts every payload written (after compression) and decrypts any entry under a key it
+   * lists. With a cipher, unencrypted entries are refused (`E_DECRYPT_FAILED`): anyone able to
+   * write to Redis could otherwise plant a value.
+   * @default none: entries are stored in clear, and encrypted ones cannot be read
+   */
+  readonly cipher?: Cipher | undefined
 }
 
 /** `CompressionOptions` with the compressor chosen. */

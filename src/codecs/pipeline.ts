@@ -2,13 +2,20 @@ import type { CacheEntry } from '../shared/cache-entry.js'
 import {
   CodecDecodeError,
   CodecEncodeError,
+  DecryptFailedError,
   UndefinedValueError,
+  UnknownKeyIdError,
   ValueTooLargeError,
 } from '../errors.js'
-import type { Compressor, Serializer } from './codec.js'
+import { SEALED_OVERHEAD_BYTES } from './aes-gcm-cipher.js'
+import type { Cipher, Compressor, Serializer } from './codec.js'
 import {
+  ENVELOPE_HEADER_BYTES,
   ENVELOPE_OVERHEAD_BYTES,
+  ENVELOPE_TRAILER_BYTES,
   type EnvelopeHeader,
+  envelopeHeaderBytes,
+  frameEnvelope,
   readEnvelope,
   writeEnvelope,
 } from './envelope.js'
@@ -20,7 +27,8 @@ import {
 
 /**
  * Turns a `CacheEntry` into the bytes stored in L2 and back, in one fixed order:
- * serialize → compress (when large enough and worth it) → envelope (see `envelope.ts`).
+ * serialize → compress (when large enough and worth it) → encrypt (with a cipher) → envelope
+ * (see `envelope.ts`).
  *
  * The serialized payload is the tuple `[createdAt, expiresAt ?? null, tags, value]`, followed by
  * `staleUntil` when the entry has grace: an array rather than an object so that neither msgpack
@@ -28,7 +36,11 @@ import {
  *
  * Both directions are bounded by `maxValueBytes`. `decode` either returns the entry that was
  * encoded (up to the serializer's documented losses) or throws `CodecDecodeError`; every other
- * failure is wrapped into one.
+ * failure is wrapped into one (a failed decryption is its subclass `DecryptFailedError`, an
+ * unknown key id `UnknownKeyIdError`).
+ *
+ * `storedKey` is the Redis key the bytes live under (`<namespace>:<key>`). With a cipher it is
+ * part of the associated data, so it must be the same on write and read.
  */
 export class CodecPipeline {
   readonly #serializer: Serializer
@@ -39,6 +51,15 @@ export class CodecPipeline {
   // Shared, frozen headers: encode allocates nothing for them.
   readonly #plainHeader: EnvelopeHeader
   readonly #compressedHeader: EnvelopeHeader
+  readonly #cipher: Cipher | undefined
+  /**
+   * Scratch space for the associated data, reused by every call: the cipher consumes it
+   * synchronously (`setAAD` copies it), and one allocation per read and write costs more than
+   * the copy. Grows to the longest stored key seen.
+   */
+  #aad = Buffer.allocUnsafe(256)
+  /** Largest stored entry `decode` looks at: `maxValueBytes` plus envelope (and IV and tag). */
+  readonly #maxStoredBytes: number
   #compressedCount = 0
   #incompressibleCount = 0
   #bytesBeforeCompression = 0
@@ -55,7 +76,10 @@ export class CodecPipeline {
     this.#maxValueBytes = resolved.maxValueBytes
     this.#serializersById = resolved.serializersById
     this.#compressorsById = resolved.compressorsById
-    const base = { serializerId: resolved.serializer.id, encrypted: false, keyId: 0 }
+    this.#cipher = options.cipher
+    const sealed = this.#cipher === undefined ? 0 : SEALED_OVERHEAD_BYTES
+    this.#maxStoredBytes = resolved.maxValueBytes + ENVELOPE_OVERHEAD_BYTES + sealed
+    const base = { serializerId: resolved.serializer.id, ...this.#keyFields() }
     this.#plainHeader = Object.freeze({ ...base, compressorId: 0 })
     const compressorId = resolved.compression === false ? 0 : resolved.compression.compressor.id
     this.#compressedHeader = Object.freeze({ ...base, compressorId })
@@ -91,7 +115,7 @@ export class CodecPipeline {
    * `CodecEncodeError` when the serializer or compressor fails, and `ValueTooLargeError` when the
    * serialized payload is over `maxValueBytes`.
    */
-  encode(key: string, entry: CacheEntry): Uint8Array {
+  encode(key: string, entry: CacheEntry, storedKey = ''): Uint8Array {
     if (entry.value === undefined) throw new UndefinedValueError(key)
     let payload: Uint8Array
     try {
@@ -107,28 +131,41 @@ export class CodecPipeline {
     const c = this.#compression
     if (c !== false && payload.length >= c.thresholdBytes) {
       const compressed = this.#compress(key, c, payload)
-      if (compressed !== undefined) return writeEnvelope(this.#compressedHeader, compressed)
+      if (compressed !== undefined) return this.#frame(this.#compressedHeader, compressed, storedKey)
     }
-    return writeEnvelope(this.#plainHeader, payload)
+    return this.#frame(this.#plainHeader, payload, storedKey)
+  }
+
+  /** Envelope around `payload`, encrypted first when there is a cipher. */
+  #frame(header: EnvelopeHeader, payload: Uint8Array, storedKey: string): Uint8Array {
+    const cipher = this.#cipher
+    if (cipher === undefined) return writeEnvelope(header, payload)
+    const aad = this.#associatedData(envelopeHeaderBytes(header), storedKey)
+    return frameEnvelope(header, cipher.encrypt(payload, aad, ENVELOPE_HEADER_BYTES, ENVELOPE_TRAILER_BYTES))
+  }
+
+  #keyFields(): { encrypted: boolean; keyId: number } {
+    const cipher = this.#cipher
+    return cipher === undefined ? { encrypted: false, keyId: 0 } : { encrypted: true, keyId: cipher.currentKeyId }
   }
 
   /**
    * Decodes bytes read from L2. Throws `CodecDecodeError` for anything that is not an entry this
    * pipeline can read exactly: foreign, corrupt, truncated, oversized or encrypted bytes, unknown
-   * codec ids, and payloads that are not an entry tuple.
+   * codec ids, and payloads that are not an entry tuple. With a cipher: `UnknownKeyIdError` for
+   * a key id it does not list, `DecryptFailedError` for a failed authentication or an
+   * unencrypted entry.
    */
-  decode(bytes: Uint8Array): CacheEntry {
+  decode(bytes: Uint8Array, storedKey = ''): CacheEntry {
     // Checked before the CRC so that an oversized entry costs no work. A valid stored payload is
     // never larger than its serialized form (compression is kept only when smaller).
-    if (bytes.length > this.#maxValueBytes + ENVELOPE_OVERHEAD_BYTES) {
+    if (bytes.length > this.#maxStoredBytes) {
       throw new CodecDecodeError(
         `entry is ${bytes.length} bytes, over maxValueBytes (${this.#maxValueBytes}) plus envelope`,
       )
     }
-    const { header, payload } = readEnvelope(bytes)
-    if (header.encrypted) {
-      throw new CodecDecodeError(`entry is encrypted (key id ${header.keyId}) and no cipher is set`)
-    }
+    const { header, payload: stored } = readEnvelope(bytes)
+    const payload = this.#open(header, stored, bytes, storedKey)
     const serializer = this.#serializersById[header.serializerId]
     if (serializer === undefined) {
       throw new CodecDecodeError(`unknown serializer id ${header.serializerId}`)
@@ -144,6 +181,56 @@ export class CodecPipeline {
       throw new CodecDecodeError(`${serializer.name} cannot read the payload (${kind})`)
     }
     return entryFromTuple(tuple)
+  }
+
+  /**
+   * Re-encrypts a stored entry under the current key without deserializing it (`rekey`).
+   * Returns `undefined` when it already is under the current key; throws as `decode` does when
+   * it cannot be authenticated (an unencrypted entry is never encrypted here: that would vouch
+   * for bytes anyone could have written). Serializer and compressor ids are kept.
+   */
+  reencrypt(bytes: Uint8Array, storedKey: string): Uint8Array | undefined {
+    const cipher = this.#cipher
+    if (cipher === undefined) throw new RangeError('reencrypt needs a cipher')
+    const { header, payload } = readEnvelope(bytes)
+    if (header.encrypted && header.keyId === cipher.currentKeyId) return undefined
+    const plain = this.#open(header, payload, bytes, storedKey)
+    return this.#frame({ ...header, keyId: cipher.currentKeyId }, plain, storedKey)
+  }
+
+  /** Whether `bytes` (already decoded once) are encrypted under a key other than the current one. */
+  isUnderOldKey(bytes: Uint8Array): boolean {
+    const cipher = this.#cipher
+    if (cipher === undefined || bytes.length < ENVELOPE_HEADER_BYTES) return false
+    return bytes[6] !== cipher.currentKeyId && bytes[6] !== 0
+  }
+
+  /** The payload, decrypted when the entry is encrypted: the cipher stage of a read. */
+  #open(header: EnvelopeHeader, payload: Uint8Array, bytes: Uint8Array, storedKey: string): Uint8Array {
+    const cipher = this.#cipher
+    if (!header.encrypted) {
+      if (cipher === undefined) return payload
+      throw new DecryptFailedError(0, 'entry is not encrypted, and a cache with encryption reads only encrypted entries')
+    }
+    if (cipher === undefined) {
+      throw new CodecDecodeError(`entry is encrypted (key id ${header.keyId}) and no cipher is set`)
+    }
+    if (!cipher.hasKey(header.keyId)) throw new UnknownKeyIdError(header.keyId)
+    return cipher.decrypt(header.keyId, payload, this.#associatedData(bytes, storedKey))
+  }
+
+  /**
+   * What the cipher authenticates besides the payload: the envelope header as stored (format
+   * version, codec ids, flags, key id; the first 7 bytes of `header`) followed by the stored key.
+   * The header has a fixed size, so the split is unambiguous. Valid until the next call.
+   */
+  #associatedData(header: Uint8Array, storedKey: string): Uint8Array {
+    const length = ENVELOPE_HEADER_BYTES + Buffer.byteLength(storedKey)
+    if (this.#aad.length < length) this.#aad = Buffer.allocUnsafe(length * 2)
+    const out = this.#aad
+    out.set(header.subarray(0, ENVELOPE_HEADER_BYTES))
+    out.write(storedKey, ENVELOPE_HEADER_BYTES, 'utf8')
+    return out.subarray(0, length)
   }
 
   /** Returns the compressed payload, or `undefined` when it is not smaller. */

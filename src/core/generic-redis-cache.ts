@@ -5,6 +5,8 @@ import { ClusterTracking } from '../stores/cluster-tracking.js'
 import { RedisClusterStore } from '../stores/redis-cluster-store.js'
 import { RedisStore } from '../stores/redis-store.js'
 import { RedisTracking, type TrackingListener } from '../stores/redis-tracking.js'
+import { InvalidOptionsError } from '../errors.js'
+import { type RekeyOptions, type RekeyResult, resolveRekeyOptions } from './rekey.js'
 import { RemoteTier, tagStateKey } from './remote-tier.js'
 import { TieredCache } from './tiered-cache.js'
 
@@ -53,6 +55,25 @@ export class GenericRedisCache extends TieredCache {
    */
   override connect(): Promise<boolean> {
     return this.remoteTier?.connect(this.#resolved.connectTimeoutMs) ?? Promise.resolve(false)
+  }
+
+  /**
+   * Re-encrypts every entry of this namespace that is not under `encryption.current`, so an
+   * older key can then be removed (the last step of a key rotation; `strata rekey` runs this).
+   * Each entry is rewritten with compare-and-set (a write or delete that came meanwhile wins)
+   * and keeps its remaining TTL; other namespaces are never read or written. Entries that cannot
+   * be authenticated are counted as `failed` and left for reads to delete. Safe to run again.
+   *
+   * Rejects with `E_INVALID_OPTIONS` without `encryption` or with bad options, and with
+   * `E_L2_UNAVAILABLE` when Redis fails on the way (whatever `suppressL2Errors` says: a partial
+   * run must not look complete; entries already rewritten stay rewritten).
+   */
+  async rekey(options: RekeyOptions = {}): Promise<RekeyResult> {
+    const tier = this.remoteTier
+    if (this.#resolved.encryption === false || tier === undefined) {
+      throw new InvalidOptionsError([{ path: 'encryption', message: 'rekey() re-encrypts under encryption.current: construct the cache with encryption: { keys, current }' }])
+    }
+    return tier.rekey(resolveRekeyOptions(options))
   }
 }
 

@@ -1,5 +1,6 @@
 import { ErrorReply } from '@redis/client'
 
+import { AesGcmCipher } from '../codecs/aes-gcm-cipher.js'
 import { CodecPipeline } from '../codecs/pipeline.js'
 import { CacheError, CodecDecodeError, L2UnavailableError } from '../errors.js'
 import type { CacheMonitor, ErrorReason } from '../monitoring/monitor-sink.js'
@@ -9,7 +10,10 @@ import { escapeGlob } from '../shared/key.js'
 import type { RemoteStore, StoreEntry } from '../stores/store.js'
 import { CircuitBreaker } from './circuit-breaker.js'
 import { DeadlineExceeded, withDeadline } from '../shared/deadline.js'
+import { aclRefusalFix } from '../security/required-permissions.js'
+import { connectionFix } from '../security/connection-fix.js'
 import type { Recorder } from './recorder.js'
+import { type RekeyOptions, type RekeyResult, rekeyNamespace } from './rekey.js'
 
 /** Why an L2 call produced no answer. */
 export type RemoteFailure =
@@ -101,6 +105,8 @@ export class RemoteTier {
   readonly #store: RemoteStore
   readonly #options: ResolvedRedisCacheOptions
   readonly #codec: CodecPipeline
+  /** Keys whose re-encryption on read is under way (`encryption.rekeyOnRead`), so it runs once. */
+  readonly #rekeying: Set<string> | undefined
   readonly #breaker: CircuitBreaker
   /** On a store with shards (a cluster): one breaker per shard, for calls on one key. */
   readonly #shardBreakers = new Map<string, CircuitBreaker>()
@@ -134,10 +140,12 @@ export class RemoteTier {
       serializer: options.serializer,
       compression: options.compression,
       maxValueBytes: options.maxValueBytes,
+      ...(options.encryption && { cipher: new AesGcmCipher(options.encryption.keyRing) }),
       ...(monitor?.compression && {
         onCompress: (before: number, after: number, ms: number) => monitor.compression?.(name, before, after, ms),
       }),
     })
+    this.#rekeying = options.encryption && options.encryption.rekeyOnRead ? new Set() : undefined
     this.#newBreaker = () => new CircuitBreaker(options.breaker, options.clock, (from, to) => recorder.circuit(from, to))
     this.#breaker = this.#newBreaker()
     store.onReadyChange((ready) => {
@@ -155,7 +163,7 @@ export class RemoteTier {
     store.onError((error) => {
       if (this.#closing) return
       const cause = Object.assign(new Error(`${error.code}: ${error.message}`), { code: error.code })
-      recorder.failure(new L2UnavailableError('connect', cause), 'connection', 'connect')
+      recorder.failure(new L2UnavailableError('connect', cause, connectionFix(error)), 'connection', 'connect')
     })
     // A health PING answered after failures (a server back from a stall) closes the breaker at
     // once, instead of after openDuration and a probe of its own.
@@ -268,7 +276,7 @@ export class RemoteTier {
     const now = this.#options.clock.now()
     return writes.map(({ key, entry, sinceEpoch }) => ({
       key: this.#prefix + key,
-      value: this.#codec.encode(key, entry),
+      value: this.#codec.encode(key, entry, this.#prefix + key),
       ttlMs: physicalTtl(entry, now),
       tagging: entry.tags.length === 0 && sinceEpoch === undefined ? undefined : this.#tagging(key, entry.tags, sinceEpoch),
     }))
@@ -465,16 +473,68 @@ export class RemoteTier {
   }
 
   #decode(key: string, bytes: Uint8Array): RemoteRead {
+    // The stored key is part of the cipher's associated data: bytes moved here from another key
+    // or namespace fail to decrypt.
+    const fullKey = this.#prefix + key
     try {
-      return { kind: 'found', entry: this.#codec.decode(bytes) }
+      const found: RemoteRead = { kind: 'found', entry: this.#codec.decode(bytes, fullKey) }
+      if (this.#rekeying !== undefined && this.#codec.isUnderOldKey(bytes)) this.#rekeyOnRead(fullKey, bytes)
+      return found
     } catch (error) {
       // Leaving the bytes would make every later read pay for the same failure. Compare-and-
       // delete, so a writer that replaced them meanwhile keeps its fresh value; an oversized value
       // is not sent back for the comparison: a bounded read unlinks it if it is still too long.
-      const fullKey = this.#prefix + key
+      // Entries under an unknown key id or failing authentication go the same way.
       if (bytes.byteLength > this.#maxStoredBytes) void this.#store.getBounded(fullKey, this.#maxStoredBytes).catch(() => undefined)
       else void this.#store.deleteIfEquals(fullKey, bytes).catch(() => undefined)
       return { kind: 'corrupt', error: error instanceof CacheError ? error : new CodecDecodeError('unexpected failure', error) }
+    }
+  }
+
+  /** Rewrites an entry read under an older key with the current one, in the background (compare-and-set). */
+  #rekeyOnRead(fullKey: string, bytes: Uint8Array): void {
+    const rekeying = this.#rekeying!
+    if (rekeying.has(fullKey)) return
+    const next = this.#codec.reencrypt(bytes, fullKey)
+    if (next === undefined) return
+    rekeying.add(fullKey)
+    void this.#store
+      .replaceIfEquals(fullKey, bytes, next)
+      .catch(() => undefined)
+      .finally(() => rekeying.delete(fullKey))
+  }
+
+  /**
+   * Re-encrypts every entry of the namespace under the current key (see `rekeyNamespace`).
+   * Each round trip has the write deadline and goes through the breaker; the whole operation
+   * has no bound (a namespace may be large). Rejects with the first L2 failure.
+   */
+  rekey(options: Required<RekeyOptions>): Promise<RekeyResult> {
+    const codec = this.#codec
+    const unwrap = async <T>(outcome: Promise<RemoteOutcome<T>>): Promise<T> => {
+      const settled = await outcome
+      if (settled.kind !== 'ok') throw settled.error
+      return settled.value
+    }
+    return rekeyNamespace(
+      {
+        scan: (batchSize) => this.#rekeyScan(batchSize),
+        read: (fullKeys) => unwrap(this.#call('getMany', () => this.#store.getMany(fullKeys))),
+        reencrypt: (bytes, fullKey) => codec.reencrypt(bytes, fullKey),
+        replace: (fullKey, expected, value) => unwrap(this.#call('rekey', () => this.#store.replaceIfEquals(fullKey, expected, value), 1, fullKey)),
+      },
+      options,
+    )
+  }
+
+  /** SCAN batches of the namespace's entry keys, each step with its deadline and breaker. */
+  async *#rekeyScan(batchSize: number): AsyncIterable<string[]> {
+    const batches = this.#store.scan(`${this.#scanPrefix}*`, batchSize)[Symbol.asyncIterator]()
+    for (;;) {
+      const next = await this.#call('scan', () => batches.next())
+      if (next.kind !== 'ok') throw next.error
+      if (next.value.done === true) return
+      yield next.value.value
     }
   }
 
@@ -501,7 +561,8 @@ export class RemoteTier {
       // only connection errors and deadlines count towards the breaker.
       if (error instanceof ErrorReply) {
         breaker.recordSuccess()
-        return { kind: 'error', error: new L2UnavailableError(operation, error), reason: 'reply' }
+        const fix = aclRefusalFix(error.message, { namespace: this.#options.namespace, cluster: this.#options.redis.cluster !== undefined })
+        return { kind: 'error', error: new L2UnavailableError(operation, error, fix), reason: 'reply' }
       }
       breaker.recordFailure()
       const reason = error instanceof DeadlineExceeded ? 'deadline' : 'connection'

@@ -5,6 +5,8 @@ import type { RedisClientType } from '@redis/client'
 
 import type { ClusterOptions, RedisConnectionOptions, SentinelOptions } from './redis-options.js'
 import type { Duration } from '../shared/duration.js'
+import type { EncryptionOptions } from './encryption-options.js'
+import type { SecurityConfig } from '../security/security-config.js'
 import type { GetOrSetPolicy } from './get-or-set-options.js'
 
 /** Bounds of the in-process L1 tier. */
@@ -111,6 +113,16 @@ export interface GenericRedisCacheOptions extends BaseCacheOptions {
   /** Connection details on top of `redisUrl`: socket (host, port, TLS), credentials, timeouts. */
   redis?: RedisConnectionOptions
   /**
+   * AUTH, TLS from certificate files and an ACL user, in the original design's terms (see
+   * `SecurityConfig`). Resolved into the same connection settings as `redisUrl` and `redis`, for
+   * one server, Sentinel and Cluster alike; a setting also given there (a password in the URL,
+   * TLS options in `redis.socket.tls`) is refused with `E_INVALID_OPTIONS`. Certificate files
+   * are read once, at construction.
+   * @default none: the URL and `redis` alone
+   * @example { aclUsername: 'app', aclPassword: process.env.REDIS_PASSWORD, useTls: true, tlsCaPath: '/etc/redis-tls/ca.pem' }
+   */
+  security?: SecurityConfig
+  /**
    * Find the master through Redis Sentinel instead of a fixed host: the cache asks the sentinels
    * which node is the master, and every connection follows it through failovers. Credentials,
    * database, TLS and timeouts of the data nodes still come from `redisUrl` and `redis` (whose
@@ -161,6 +173,16 @@ export interface GenericRedisCacheOptions extends BaseCacheOptions {
    * @default 'msgpack'
    */
   serializer?: 'msgpack' | 'json' | Serializer
+  /**
+   * Encryption at rest: every value is encrypted with AES-256-GCM after serialization and
+   * compression, bound to its namespace, key and format version. `current` encrypts, every
+   * listed key decrypts; an entry under an unlisted key id (`E_UNKNOWN_KEY_ID`) or one that fails
+   * authentication (`E_DECRYPT_FAILED`, also for unencrypted entries) is a miss, a `cache:error`
+   * event and a deleted key. Keys never appear in errors, events, stats or `util.inspect`.
+   * @default none: values are stored in clear
+   * @example { keys: { 1: process.env.CACHE_KEY_1, 2: process.env.CACHE_KEY_2 }, current: 2 }
+   */
+  encryption?: EncryptionOptions
   /**
    * Deadline of each L2 command: one duration for both, or `{ read, write }` (writes include
    * deletes, invalidations and locks). Past it, a read is a miss and a write is skipped; the

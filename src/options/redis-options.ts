@@ -3,8 +3,10 @@ import type { ConnectionOptions } from 'node:tls'
 import { RedisClient } from '@redis/client'
 
 import type { OptionIssue } from '../errors.js'
+import type { SecurityConfig } from '../security/security-config.js'
 import { type Duration, describe, parseDuration } from '../shared/duration.js'
 import { integerIn, isRecord, rejectUnknownKeys } from '../shared/validate.js'
+import { reviewSecurity } from './security-options.js'
 
 /** Where and how to open the TCP (or TLS) connection. Each part overrides the same part of the URL. */
 export interface RedisSocketParts {
@@ -149,13 +151,15 @@ type DurationField = 'connectTimeout' | 'pingInterval' | 'socketTimeout' | 'reco
 
 /**
  * Resolves `redisUrl` plus the `redis` sub-options into one connection, recording every problem
- * with its full path (`redisUrl`, `redis.socket.port`, …) into `issues`.
+ * with its full path (`redisUrl`, `redis.socket.port`, …) into `issues`. `more.security` (a
+ * {@link SecurityConfig}) is resolved into the same TLS options and credentials, so the sentinels
+ * (unless `sentinel.tls` is given) and every cluster node use it too.
  */
 export function resolveRedisConnection(
   url: unknown,
   raw: unknown,
   issues: OptionIssue[],
-  topology: { sentinel?: unknown; cluster?: unknown } = {},
+  topology: { sentinel?: unknown; cluster?: unknown; security?: SecurityConfig | undefined } = {},
 ): Readonly<ResolvedRedisConnection> {
   const fromUrl = parseUrl(url, issues)
   if (raw !== undefined && !isRecord(raw)) issues.push({ path: 'redis', message: 'expected an object' })
@@ -185,6 +189,11 @@ export function resolveRedisConnection(
     sentinel: undefined as ResolvedSentinel | undefined,
     cluster: undefined as ResolvedCluster | undefined,
   } satisfies ResolvedRedisConnection
+  if (topology.security !== undefined) {
+    const secured = reviewSecurity(topology.security, { ...resolved, hosts: [resolved.host] })
+    for (const { path, message } of secured.errors) issues.push({ path, message })
+    Object.assign(resolved, { tls: secured.tls, username: secured.username, password: secured.password })
+  }
   if (topology.sentinel !== undefined && topology.cluster !== undefined) {
     issues.push({ path: 'cluster', message: 'not used with sentinel: a cache uses one topology' })
   }

@@ -5,6 +5,7 @@ import { msgpackSerializer } from '../codecs/msgpack-serializer.js'
 import { type Clock, systemClock } from '../shared/clock.js'
 import type { CacheMonitor } from '../monitoring/monitor-sink.js'
 import { type ResolvedRedisConnection, resolveRedisConnection } from './redis-options.js'
+import { type ResolvedEncryption, resolveEncryption } from './encryption-options.js'
 import { DEFAULTS, type ExternalRedisClient, type GenericRedisCacheOptions, type InMemoryCacheOptions } from './cache-options.js'
 import { describe, parseDuration } from '../shared/duration.js'
 import { POLICY_KEYS, type ResolvedGetOrSetPolicy, basePolicy, resolvePolicy } from './get-or-set-options.js'
@@ -58,6 +59,8 @@ export interface ResolvedRedisCacheOptions extends ResolvedBaseOptions {
   readonly breaker: BreakerSettings
   readonly suppressL2Errors: boolean
   readonly coherence: ResolvedCoherence
+  /** Encryption at rest, or `false`. */
+  readonly encryption: ResolvedEncryption | false
 }
 
 /** The smallest `coherence.maxStaleness`: a barrier goes out every fifth of it. */
@@ -68,7 +71,7 @@ const L1_KEYS = ['maxEntries', 'maxBytes'] as const
 const REDIS_KEYS = [
   ...BASE_KEYS,
   ...['redisUrl', 'redis', 'sentinel', 'cluster', 'client', 'l1', 'compression', 'serializer', 'l2Timeout', 'connectTimeout'],
-  ...['circuitBreaker', 'suppressL2Errors', 'coherence'],
+  ...['circuitBreaker', 'suppressL2Errors', 'coherence', 'encryption', 'security'],
 ] as const
 
 /** Validates `InMemoryCache` options; throws one `E_INVALID_OPTIONS` listing every problem. */
@@ -92,7 +95,7 @@ export function resolveRedisCacheOptions(raw: GenericRedisCacheOptions = {}): Re
   const resolved = {
     ...base,
     l1,
-    redis: resolveRedisConnection(raw.redisUrl ?? process.env.REDIS_URL ?? DEFAULTS.redisUrl, raw.redis, issues, { sentinel: raw.sentinel, cluster: raw.cluster }),
+    redis: resolveRedisConnection(raw.redisUrl ?? process.env.REDIS_URL ?? DEFAULTS.redisUrl, raw.redis, issues, { sentinel: raw.sentinel, cluster: raw.cluster, security: raw.security }),
     client: resolveClient(raw.client, issues),
     serializer: resolveSerializer(raw.serializer, issues),
     compression: resolveCompression(raw.compression, issues),
@@ -101,6 +104,7 @@ export function resolveRedisCacheOptions(raw: GenericRedisCacheOptions = {}): Re
     breaker: resolveBreaker(raw.circuitBreaker, issues),
     suppressL2Errors: booleanOption(raw.suppressL2Errors ?? true, 'suppressL2Errors', issues) ?? true,
     coherence: resolveCoherence(raw.coherence, l1 !== false, issues),
+    encryption: resolveEncryption(raw.encryption, issues),
   }
   for (const topology of ['sentinel', 'cluster'] as const) {
     if (raw[topology] !== undefined && raw.client !== undefined) {

@@ -18,6 +18,7 @@ import { type LuaScript, runScript } from './scripts/lua-script.js'
 import { MARK_CLEARED } from './scripts/mark-cleared.js'
 import { MARK_TAG_INVALIDATED } from './scripts/mark-tag-invalidated.js'
 import { RELEASE_LOCK } from './scripts/release-lock.js'
+import { REPLACE_IF_EQUALS } from './scripts/replace-if-equals.js'
 import { SET_UNMARKED } from './scripts/set-unmarked.js'
 import { UNLINK_MARKED } from './scripts/unlink-marked.js'
 
@@ -216,6 +217,10 @@ export class RedisClusterStore implements RemoteStore {
 
   async deleteIfEquals(key: string, value: Uint8Array): Promise<boolean> {
     return (await this.#script(DELETE_IF_EQUALS, [key], [toBuffer(value)])) === 1
+  }
+
+  async replaceIfEquals(key: string, expected: Uint8Array, value: Uint8Array): Promise<boolean> {
+    return (await this.#script(REPLACE_IF_EQUALS, [key], [toBuffer(expected), toBuffer(value)])) === 1
   }
 
   /** SCAN on every master, one after the other; a key present throughout is yielded at least once. */

@@ -5,6 +5,7 @@ import { type ConnectionError, RedisConnection } from './redis-client.js'
 import type { DeleteMarks, RemoteStore, StoreEntry, TagInvalidation } from './store.js'
 import { DELETE_IF_EQUALS } from './scripts/delete-if-equals.js'
 import { DELETE_MARKED } from './scripts/delete-marked.js'
+import { REPLACE_IF_EQUALS } from './scripts/replace-if-equals.js'
 import { GET_BOUNDED } from './scripts/get-bounded.js'
 import { INVALIDATE_TAG } from './scripts/invalidate-tag.js'
 import { MARK_CLEARED } from './scripts/mark-cleared.js'
@@ -177,6 +178,11 @@ export class RedisStore implements RemoteStore {
   /** Unlinks `key` only if it still holds exactly `value` (so a fresh write is never removed). */
   async deleteIfEquals(key: string, value: Uint8Array): Promise<boolean> {
     return (await runScript(this.#connection.client, DELETE_IF_EQUALS, [key], [toBuffer(value)])) === 1
+  }
+
+  /** Replaces `key` only if it still holds exactly `expected`, keeping its TTL. */
+  async replaceIfEquals(key: string, expected: Uint8Array, value: Uint8Array): Promise<boolean> {
+    return (await runScript(this.#connection.client, REPLACE_IF_EQUALS, [key], [toBuffer(expected), toBuffer(value)])) === 1
   }
 
   async tagEpoch(stateKey: string): Promise<number> {

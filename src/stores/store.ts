@@ -44,6 +44,8 @@ export interface RemoteStore {
   deleteMarked(entries: ReadonlyArray<{ key: string; markKey: string }>, marks: DeleteMarks): Promise<number>
   /** Removes `key` only while it still holds exactly `value`; resolves whether it did. */
   deleteIfEquals(key: string, value: Uint8Array): Promise<boolean>
+  /** Replaces `key` with `value` only while it still holds exactly `expected`, keeping its TTL; resolves whether it did. */
+  replaceIfEquals(key: string, expected: Uint8Array, value: Uint8Array): Promise<boolean>
   /** Iterates keys matching a Redis glob (SCAN MATCH), in batches. Never uses KEYS. */
   scan(match: string, batchSize?: number): AsyncIterable<string[]>
   /** The namespace's tag epoch (see `SET_ENTRY`): 0 before the first tag invalidation or clear. */

@@ -63,3 +63,65 @@ export function makeTlsFixture(): TlsFixture {
     otherCa: readFileSync(file('strata-other-ca.pem'), 'utf8'),
   }
 }
+
+/**
+ * Files of {@link makeSecurityTlsFixture}: a CA and, signed by it, a server certificate for
+ * `localhost` and 127.0.0.1, a client certificate and an expired server certificate; a second CA
+ * with a server and a client certificate of its own. Each certificate has its key beside it.
+ */
+export interface SecurityTlsFixture {
+  readonly caFile: string
+  readonly otherCaFile: string
+  /** SAN `DNS:localhost, IP:127.0.0.1`: valid for the URL's host without `servername`. */
+  readonly server: { readonly certFile: string; readonly keyFile: string }
+  /** Signed by the CA, for mutual TLS. */
+  readonly client: { readonly certFile: string; readonly keyFile: string }
+  /** Same names as `server`, but its validity ended a day before it was made. */
+  readonly expiredServer: { readonly certFile: string; readonly keyFile: string }
+  /** Same names as `server`, signed by the other CA. */
+  readonly otherServer: { readonly certFile: string; readonly keyFile: string }
+  /** Signed by the other CA: refused by a server that trusts only the CA. */
+  readonly otherClient: { readonly certFile: string; readonly keyFile: string }
+  /**
+   * `redis-server` arguments for a TLS listener on `port` (beside the plain port the helper's
+   * readiness check uses), presenting `cert` (default `server`), asking clients for a certificate
+   * signed by the CA when `mutual`.
+   */
+  serverArgs(port: number, opts?: { cert?: { certFile: string; keyFile: string }; mutual?: boolean }): string[]
+}
+
+/** Makes a fresh {@link SecurityTlsFixture}; its directory is removed after the enclosing suite. */
+export function makeSecurityTlsFixture(): SecurityTlsFixture {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-tls-sec-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const file = (name: string): string => join(dir, name)
+  const openssl = (...args: string[]): void => {
+    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+  }
+  for (const ca of ['ca', 'other-ca']) {
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=strata-${ca}`, '-keyout', `${ca}.key`, '-out', `${ca}.pem`)
+  }
+  writeFileSync(file('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
+  writeFileSync(file('client.ext'), 'extendedKeyUsage=clientAuth\n')
+  // `-days -1` ends the validity a day before it starts: openssl 3 signs it, TLS clients refuse it as expired.
+  const sign = (name: string, ca: string, ext: string, days: string) => {
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`)
+    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', days, '-extfile', ext, '-out', `${name}.pem`)
+    return { certFile: file(`${name}.pem`), keyFile: file(`${name}.key`) }
+  }
+  const server = sign('server', 'ca', 'server.ext', '2')
+  const fixture = {
+    caFile: file('ca.pem'),
+    otherCaFile: file('other-ca.pem'),
+    server,
+    client: sign('client', 'ca', 'client.ext', '2'),
+    expiredServer: sign('expired-server', 'ca', 'server.ext', '-1'),
+    otherServer: sign('other-server', 'other-ca', 'server.ext', '2'),
+    otherClient: sign('other-client', 'other-ca', 'client.ext', '2'),
+    serverArgs: (port: number, opts: { cert?: { certFile: string; keyFile: string }; mutual?: boolean } = {}) => {
+      const cert = opts.cert ?? server
+      return ['--tls-port', String(port), '--tls-cert-file', cert.certFile, '--tls-key-file', cert.keyFile, '--tls-ca-cert-file', file('ca.pem'), '--tls-auth-clients', opts.mutual === true ? 'yes' : 'no']
+    },
+  }
+  return fixture
+}

@@ -7,6 +7,7 @@ describe('errors', () => {
       'E_CODEC_DECODE',
       'E_CODEC_ENCODE',
       'E_COHERENCE_UNAVAILABLE',
+      'E_DECRYPT_FAILED',
       'E_FACTORY_ERROR',
       'E_FACTORY_TIMEOUT',
       'E_INVALID_KEY',
@@ -15,6 +16,7 @@ describe('errors', () => {
       'E_LOCK_TIMEOUT',
       'E_PEER_MISSING',
       'E_UNDEFINED_VALUE',
+      'E_UNKNOWN_KEY_ID',
       'E_VALUE_TOO_LARGE',
     ])
     for (const [code, ErrorClass] of Object.entries(errors)) expect(ErrorClass.code).toBe(code)
@@ -31,6 +33,8 @@ describe('errors', () => {
       new errors.E_CODEC_DECODE('bad'),
       new errors.E_PEER_MISSING('prom-client', 'metrics'),
       new errors.E_COHERENCE_UNAVAILABLE('NOPERM', new Error('x')),
+      new errors.E_DECRYPT_FAILED(2, 'failed authentication'),
+      new errors.E_UNKNOWN_KEY_ID(7),
     ]
     for (const error of samples) {
       expect(error).toBeInstanceOf(CacheError)

@@ -7,7 +7,7 @@ import type { Command } from 'commander'
 import { InvalidOptionsError } from '../../index.js'
 import { CliFailure, type CliIo, type CommandContext, ExitCode, type ExitCodeValue } from '../io.js'
 import { type CliConnection, openConnection } from '../redis-connection.js'
-import { CLI_DEFAULTS, resolveTarget, type TargetFlags } from '../target.js'
+import { addTargetOptions, resolveTarget, type TargetFlags } from '../target.js'
 import { collectClusterStats } from './stats-cluster.js'
 import { collectStats } from './stats-collect.js'
 import { sentinelMasterTarget } from './stats-sentinel.js'
@@ -44,12 +44,7 @@ Examples:
 
 /** Adds `stats` to `program`. */
 export function registerStatsCommand(program: Command, context: CommandContext): void {
-  program
-    .command('stats')
-    .description('show key counts and estimated size of a namespace, and Redis memory and hit/miss counters')
-    .option('--url <url>', 'Redis URL, redis:// or rediss:// (default: $REDIS_URL, else redis://127.0.0.1:6379)')
-    .option('--namespace <ns>', 'cache namespace to inspect', CLI_DEFAULTS.namespace)
-    .option('--timeout <duration>', 'deadline of the connection and of each Redis command: 500ms, 2s, or ms', CLI_DEFAULTS.timeout)
+  addTargetOptions(program.command('stats').description('show key counts and estimated size of a namespace, and Redis memory and hit/miss counters'), 'cache namespace to inspect')
     .option('--json', 'print JSON instead of a table')
     .option('--cluster', 'the URL is one node of a Redis Cluster: count and add up every master')
     .option('--sentinel <name>', 'the URL is a sentinel: report the master it names for <name>')

@@ -7,15 +7,15 @@ import { defineScript } from './lua-script.js'
  *
  * Returns the value; `false` (nil) when the key is missing; `-1` when it held another type (a hash
  * or list written by other code) and was unlinked; its length when it was longer and was unlinked.
+ * Two commands on the common path: STRLEN (0 for a missing key, an error for another type), then
+ * GET.
  */
 export const GET_BOUNDED = defineScript(`
-local kind = redis.call('TYPE', KEYS[1])['ok']
-if kind == 'none' then return false end
-if kind ~= 'string' then
+local length = redis.pcall('STRLEN', KEYS[1])
+if type(length) == 'table' then
   redis.call('UNLINK', KEYS[1])
   return -1
 end
-local length = redis.call('STRLEN', KEYS[1])
 if length > tonumber(ARGV[1]) then
   redis.call('UNLINK', KEYS[1])
   return length

@@ -1,5 +1,6 @@
 /**
- * Coherence under Redis ACLs: the least-privilege rule set the README documents lets it verify
+ * Coherence under Redis ACLs: a category-based rule set (the README's least-privilege line is
+ * proved in tests/integration/security/acl.int.test.ts) lets it verify
  * and invalidate across instances; a user without `client|tracking` gets E_COHERENCE_UNAVAILABLE
  * through `cache:error`, and that instance never serves an L1 hit (reads go to Redis).
  */

@@ -214,7 +214,7 @@ function expectExercised(report: RaceReport): void {
   // Floors low enough for a machine whose cores are shared with the rest of the suite (runs here
   // on an idle machine: 30,000-58,000 calls, 180-360 invalidations, 450-1,100 overtaken loads).
   expect(check.calls, context).toBeGreaterThan(2_000)
-  expect(check.callsAfterAnInvalidation, context).toBeGreaterThan(0.8 * check.calls)
+  expect(check.callsAfterAnInvalidation, context).toBeGreaterThan(0.5 * check.calls)
   expect(check.invalidations, context).toBeGreaterThan(40)
   expect(check.loads, context).toBeGreaterThan(300)
   expect(check.overtakenLoads, context).toBeGreaterThan(Math.max(50, 0.1 * check.loads))

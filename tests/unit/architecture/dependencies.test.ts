@@ -101,8 +101,9 @@ const RULES: readonly LayerRule[] = [
   },
   {
     layer: 'options',
-    description: 'src/options imports only src/shared, src/errors.ts, src/monitoring, src/codecs and src/options (not core, not stores)',
-    allows: (target) => isErrors(target) || inAny('shared', 'monitoring', 'codecs', 'options')(target),
+    // src/security: the encryption option resolves into a key ring (security/key-ring.ts).
+    description: 'src/options imports only src/shared, src/errors.ts, src/monitoring, src/codecs, src/security and src/options (not core, not stores)',
+    allows: (target) => isErrors(target) || inAny('shared', 'monitoring', 'codecs', 'security', 'options')(target),
   },
   {
     layer: 'stores',
