@@ -39,8 +39,14 @@ export function requireOpenssl(): boolean {
 
 /** Makes a fresh fixture; its directory is removed after the enclosing suite. */
 export function makeTlsFixture(): TlsFixture {
+  const fixture = writeTlsFixture()
+  afterAll(() => fixture.remove())
+  return fixture
+}
+
+/** Makes a fresh fixture outside any test suite (the bench); `remove()` deletes its directory. */
+export function writeTlsFixture(): TlsFixture & { remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'strata-tls-'))
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
   const file = (name: string): string => join(dir, name)
   const openssl = (...args: string[]): void => {
     execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
@@ -61,6 +67,7 @@ export function makeTlsFixture(): TlsFixture {
     keyFile: file('server.key'),
     ca: readFileSync(file('strata-test-ca.pem'), 'utf8'),
     otherCa: readFileSync(file('strata-other-ca.pem'), 'utf8'),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
   }
 }
 
