@@ -41,6 +41,23 @@ describe.skipIf(!ready)('TLS on a Redis Cluster (TLS-only nodes)', () => {
     return new GenericRedisCache({ cluster: { rootNodes }, redisUrl: 'rediss://127.0.0.1', redis: { socket: { tls } }, ...extra })
   }
 
+  it('SecurityConfig (useTls, tlsCaPath, servername) reaches every node it discovers', { timeout: 30_000 }, async () => {
+    const namespace = uniqueNamespace('csec')
+    const rootNodes = [{ host: '127.0.0.1', port: cluster.nodes[0]!.port }]
+    const security = { useTls: true, tlsCaPath: certs!.caFile, servername: certs!.serverName }
+    const cache = new GenericRedisCache({ cluster: { rootNodes }, security, namespace, l1: false, suppressL2Errors: false })
+    try {
+      expect(await cache.connect()).toBe(true)
+      const keys = Array.from({ length: 30 }, (_, i) => `s${i}`)
+      const owners = await Promise.all(keys.map((key) => cluster.masterForKey(`${namespace}:${key}`)))
+      expect(new Set(owners.map((node) => node.port)).size).toBe(3)
+      await cache.setMany(keys.map((key, i) => ({ key, value: i })))
+      expect(await cache.getMany(keys)).toEqual(keys.map((_, i) => i))
+    } finally {
+      await cache.disconnect()
+    }
+  })
+
   it('serves every shard over TLS from one root node: set, get, getMany, tags, clear and coherence', { timeout: 60_000 }, async () => {
     const good = { ca: certs!.ca, servername: certs!.serverName }
     const namespace = uniqueNamespace('ctls')

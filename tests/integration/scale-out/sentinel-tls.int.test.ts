@@ -87,6 +87,19 @@ describe.skipIf(!ready)('TLS through a Sentinel set (TLS-only master, replica an
     })
   }
 
+  it('SecurityConfig (useTls, tlsCaPath, servername) reaches the sentinels and the master', { timeout: 30_000 }, async () => {
+    const security = { useTls: true, tlsCaPath: certs!.caFile, servername: certs!.serverName }
+    const sentinel = { name: set.masterName, sentinels: set.sentinelNodes }
+    const cache = new GenericRedisCache({ sentinel, security, namespace: uniqueNamespace('ssec'), l1: false, suppressL2Errors: false })
+    try {
+      expect(await cache.connect()).toBe(true)
+      await cache.set('k', 'v')
+      expect(await cache.get('k')).toBe('v')
+    } finally {
+      await cache.disconnect()
+    }
+  })
+
   it('a refused sentinel certificate is retried with a backoff, not several times a second', { timeout: 30_000 }, async () => {
     // Only one sentinel, reached through a proxy that records every connection accepted.
     const proxy = await startTcpProxy(set.sentinelNodes[0]!.port)
