@@ -181,6 +181,38 @@ export class PeerMissingError extends CacheError {
   }
 }
 
+/** Where a backup file is damaged, and how far a restore got before it. */
+export interface BackupDamage {
+  /** Offset of the damage in the backup stream, in bytes after gunzip (the file itself when not gzipped). */
+  readonly offset: number
+  /** Number of the record where it was found: 0 is the header, entries count from 1. */
+  readonly record: number
+  /** Entries restored (written to Redis) before it; 0 for a dry run or a file check. */
+  readonly restored: number
+}
+
+/**
+ * A backup file is corrupt, truncated, not a strata backup, or of a format version this code
+ * cannot read. Says where the damage is and how many entries were restored before it; restoring
+ * is idempotent, so a repaired or re-made file can be restored again over them.
+ */
+export class BackupFormatError extends CacheError implements BackupDamage {
+  static override readonly code = 'E_BACKUP_FORMAT'
+  readonly offset: number
+  readonly record: number
+  readonly restored: number
+  constructor(
+    readonly reason: string,
+    damage: BackupDamage,
+    options?: ErrorOptions,
+  ) {
+    super(`backup file is damaged at byte ${damage.offset} (record ${damage.record}): ${reason}; ${damage.restored} entries were restored before it`, options)
+    this.offset = damage.offset
+    this.record = damage.record
+    this.restored = damage.restored
+  }
+}
+
 function describeKey(key: unknown): string {
   if (typeof key !== 'string') return `(${key === null ? 'null' : typeof key})`
   return key.length > 64 ? `"${key.slice(0, 64)}…"` : JSON.stringify(key)
@@ -208,4 +240,5 @@ export const errors = Object.freeze({
   E_DECRYPT_FAILED: DecryptFailedError,
   E_UNKNOWN_KEY_ID: UnknownKeyIdError,
   E_PEER_MISSING: PeerMissingError,
+  E_BACKUP_FORMAT: BackupFormatError,
 })

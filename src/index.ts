@@ -24,6 +24,10 @@ export type {
 export type { Duration } from './shared/duration.js'
 export type { EncryptionKey, EncryptionOptions, EncryptionSecret } from './options/encryption-options.js'
 export type { RekeyOptions, RekeyResult } from './core/rekey.js'
+export type { EntryCodec, ExportedEntry, ExportOptions } from './core/entry-export.js'
+export type { ImportEntry, ImportOptions, ImportResult } from './core/entry-import.js'
+export type { EntryHeaderFacts, EntryInspection, EntryMetadata, EntryState } from './core/entry-inspection.js'
+export type { ScanKeysOptions } from './core/key-scan.js'
 export type { ClusterOptions, RedisConnectionOptions, RedisSocketParts, SentinelOptions } from './options/redis-options.js'
 export type { SecurityConfig, SecurityFinding, SecurityLevel } from './security/security-config.js'
 export { RedisCacheSecurityManager } from './security/security-manager.js'
@@ -75,6 +79,7 @@ export type { TraceContext } from './core/instrumentation.js'
 export type { CacheMonitor } from './monitoring/monitor-sink.js'
 export type { GetOrSetPolicy, LoaderTimeouts, LockOptions } from './options/get-or-set-options.js'
 export {
+  BackupFormatError,
   CacheError,
   CodecDecodeError,
   CodecEncodeError,
@@ -92,7 +97,7 @@ export {
   ValueTooLargeError,
   errors,
 } from './errors.js'
-export type { OptionIssue } from './errors.js'
+export type { BackupDamage, OptionIssue } from './errors.js'
 export {
   AIResponseCache,
   AI_KEY_VERSION,
@@ -136,3 +141,41 @@ export type {
 } from './ai/index.js'
 export { POSTURE_CHECK_IDS, reviewRedisPosture, worstPostureStatus } from './security/posture-review.js'
 export type { PostureCheck, PostureProbe, PostureStatus, ProbeReply, ProbeRunner } from './security/posture-check.js'
+export { CacheMigrationManager } from './tools/migration-manager.js'
+export type { BackupOptions, BackupProgress, RestoreOptions, RestoreProgress } from './tools/backup-options.js'
+export type { BackupResult } from './tools/backup.js'
+export type { RestoreResult } from './tools/restore.js'
+export type { BackupHeader } from './tools/backup-format.js'
+export { CacheCompatibilityWrapper } from './tools/cache-compatibility-wrapper.js'
+export { KeyvStrataStore, KEYV_SERIALIZED } from './tools/keyv-store.js'
+export type { KeyvStoredData, KeyvStoreResult } from './tools/keyv-store.js'
+export { CacheManagerAdapter } from './tools/cache-manager-adapter.js'
+export type { CacheManagerAdapterOptions, CacheManagerEntry, CacheManagerEvents, WrapOptions, WrapTtl } from './tools/cache-manager-adapter.js'
+export { CacheManagerV5Store } from './tools/cache-manager-v5-store.js'
+export { DEPRECATIONS } from './tools/deprecation-warnings.js'
+export type { DeprecationCode } from './tools/deprecation-warnings.js'
+export { migrate } from './tools/migrate.js'
+export { validateDataConsistency } from './tools/validate-consistency.js'
+export { strataSource } from './tools/strata-reader.js'
+export { keyvSource } from './tools/importers/keyv-source.js'
+export type { KeyvSourceOptions } from './tools/importers/keyv-source.js'
+export { cacheManagerSource } from './tools/importers/cache-manager-source.js'
+export type { CacheManagerSourceOptions } from './tools/importers/cache-manager-source.js'
+export { bentocacheSource } from './tools/importers/bentocache-source.js'
+export type { BentocacheSourceOptions } from './tools/importers/bentocache-source.js'
+export type { RawRedisClient, RedisSourceOptions } from './tools/importers/redis-key-reader.js'
+export type {
+  DetailedValidationResult,
+  EntryCodecIds,
+  MetadataMismatch,
+  MigrationEntry,
+  MigrationOptions,
+  MigrationProgress,
+  MigrationResult,
+  MigrationSource,
+  SourceItem,
+  SourceLike,
+  TtlMismatch,
+  ValidationOptions,
+  ValueMismatch,
+} from './tools/migration-types.js'

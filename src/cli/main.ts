@@ -9,9 +9,18 @@ import { fileURLToPath } from 'node:url'
 
 import { Command, CommanderError } from 'commander'
 
+import { registerDelCommand } from './commands/del.js'
+import { registerBackupCommand } from './commands/backup.js'
 import { registerDoctorCommand } from './commands/doctor.js'
+import { registerGetCommand } from './commands/get.js'
+import { registerInspectCommand } from './commands/inspect.js'
+import { registerInvalidateCommand } from './commands/invalidate.js'
+import { registerKeysCommand } from './commands/keys.js'
+import { registerMigrateCommand } from './commands/migrate.js'
 import { registerRekeyCommand } from './commands/rekey.js'
+import { registerRestoreCommand } from './commands/restore.js'
 import { registerStatsCommand } from './commands/stats.js'
+import { registerValidateCommand } from './commands/validate.js'
 import { redactSecrets } from './format.js'
 import { type CliIo, type CommandContext, ExitCode, type ExitCodeValue, processIo } from './io.js'
 
@@ -26,6 +35,15 @@ export function buildProgram(context: CommandContext): Command {
   registerStatsCommand(program, context)
   registerRekeyCommand(program, context)
   registerDoctorCommand(program, context)
+  registerBackupCommand(program, context)
+  registerRestoreCommand(program, context)
+  registerKeysCommand(program, context)
+  registerInspectCommand(program, context)
+  registerGetCommand(program, context)
+  registerDelCommand(program, context)
+  registerInvalidateCommand(program, context)
+  registerMigrateCommand(program, context)
+  registerValidateCommand(program, context)
   return program
 }
 

@@ -14,6 +14,8 @@ import { aclRefusalFix } from '../security/required-permissions.js'
 import { connectionFix } from '../security/connection-fix.js'
 import type { Recorder } from './recorder.js'
 import { type RekeyOptions, type RekeyResult, rekeyNamespace } from './rekey.js'
+import type { ExportSource } from './entry-export.js'
+import type { ImportTarget, RawWrite } from './entry-import.js'
 
 /** Why an L2 call produced no answer. */
 export type RemoteFailure =
@@ -511,11 +513,6 @@ export class RemoteTier {
    */
   rekey(options: Required<RekeyOptions>): Promise<RekeyResult> {
     const codec = this.#codec
-    const unwrap = async <T>(outcome: Promise<RemoteOutcome<T>>): Promise<T> => {
-      const settled = await outcome
-      if (settled.kind !== 'ok') throw settled.error
-      return settled.value
-    }
     return rekeyNamespace(
       {
         scan: (batchSize) => this.#rekeyScan(batchSize),
@@ -525,6 +522,50 @@ export class RemoteTier {
       },
       options,
     )
+  }
+
+  /**
+   * Reads for `exportEntries()`: the namespace's keys (SCAN on every master), their bytes (MGET)
+   * and TTLs (PTTL, pipelined with it), and this tier's decoder. Each round trip has its deadline
+   * and goes through the breaker; a failure rejects.
+   */
+  exportSource(): ExportSource {
+    const store = this.#store
+    return {
+      prefix: this.#prefix,
+      scan: (batchSize) => this.#rekeyScan(batchSize),
+      read: (fullKeys) =>
+        unwrap(
+          this.#call('getMany', async () => {
+            // One MGET and the PTTLs, pipelined: a batch of n keys gets a deadline per started hundred.
+            const [values, ttls] = await Promise.all([store.getMany(fullKeys), Promise.all(fullKeys.map((fullKey) => store.ttl(fullKey)))])
+            return values.map((bytes, i) => (bytes === undefined || ttls[i] === undefined ? undefined : { bytes, ttlMs: ttls[i] }))
+          }, bulkDeadlines(fullKeys.length)),
+        ),
+      decode: (bytes, fullKey) => this.#codec.decode(bytes, fullKey),
+      now: () => this.#options.clock.now(),
+    }
+  }
+
+  /**
+   * Writes for `importEntries()`: stored bytes go through the same write path as `set()` (a
+   * tagged entry through `SET_ENTRY`, which joins its tag indexes), unconditionally.
+   */
+  importTarget(forgetLocal: (keys: readonly string[]) => void): ImportTarget {
+    const store = this.#store
+    return {
+      now: () => this.#options.clock.now(),
+      exists: (keys) => unwrap(this.#call('getMany', async () => (await Promise.all(keys.map((key) => store.ttl(this.#prefix + key)))).map((ttl) => ttl !== undefined), bulkDeadlines(keys.length))),
+      write: async (writes) => {
+        const entries = writes.map((write) => this.#rawEntry(write))
+        await unwrap(this.#call('set', () => store.setMany(entries), bulkDeadlines(entries.length)))
+        forgetLocal(writes.map((write) => write.key))
+      },
+    }
+  }
+
+  #rawEntry({ key, bytes, ttlMs, tags }: RawWrite): StoreEntry {
+    return { key: this.#prefix + key, value: bytes, ttlMs, tagging: tags.length === 0 ? undefined : this.#tagging(key, tags, undefined) }
   }
 
   /** SCAN batches of the namespace's entry keys, each step with its deadline and breaker. */
@@ -572,6 +613,18 @@ export class RemoteTier {
 }
 
 const MISS: RemoteRead = Object.freeze({ kind: 'miss' })
+
+/** Deadlines of one bulk round trip of a tool (export, import): one per started hundred keys. */
+function bulkDeadlines(keys: number): number {
+  return Math.ceil(keys / 100)
+}
+
+/** The value of an outcome, or its error thrown: for long tools (rekey, export, import) a partial run must not look complete. */
+async function unwrap<T>(outcome: Promise<RemoteOutcome<T>>): Promise<T> {
+  const settled = await outcome
+  if (settled.kind !== 'ok') throw settled.error
+  return settled.value
+}
 
 function isWrongType(error: L2UnavailableError): boolean {
   return error.cause instanceof ErrorReply && error.cause.message.startsWith('WRONGTYPE')

@@ -239,6 +239,11 @@ export class TieredCache implements CacheInterface {
     return this.#engine.l2
   }
 
+  /** For subclasses: drops L1 copies of keys written to L2 behind the engine's back (imports). */
+  protected forgetLocal(keys: readonly string[]): void {
+    this.#engine.forgetLocal(keys)
+  }
+
   #invalid<T>(check: () => void): Promise<T> {
     try {
       check()

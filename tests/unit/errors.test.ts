@@ -4,6 +4,7 @@ import { CacheError, errors } from '../../src/errors.js'
 describe('errors', () => {
   it('pins every code: the map key, the static code and the instance code agree', () => {
     expect(Object.keys(errors).sort()).toEqual([
+      'E_BACKUP_FORMAT',
       'E_CODEC_DECODE',
       'E_CODEC_ENCODE',
       'E_COHERENCE_UNAVAILABLE',
@@ -35,6 +36,7 @@ describe('errors', () => {
       new errors.E_COHERENCE_UNAVAILABLE('NOPERM', new Error('x')),
       new errors.E_DECRYPT_FAILED(2, 'failed authentication'),
       new errors.E_UNKNOWN_KEY_ID(7),
+      new errors.E_BACKUP_FORMAT('bad record', { offset: 10, record: 2, restored: 1 }),
     ]
     for (const error of samples) {
       expect(error).toBeInstanceOf(CacheError)

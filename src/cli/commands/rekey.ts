@@ -3,24 +3,18 @@
  * (the last step of a key rotation), through `GenericRedisCache.rekey()`. Keys come from a JSON
  * file or an environment variable, never from the command line, where `ps` would show them.
  */
-import { readFileSync } from 'node:fs'
-
 import type { Command } from 'commander'
 
 import { type EncryptionOptions, GenericRedisCache, InvalidOptionsError, L2UnavailableError, type RekeyResult } from '../../index.js'
 import { formatCount, redactSecrets, renderTable } from '../format.js'
 import { type CliIo, type CommandContext, ExitCode, type ExitCodeValue } from '../io.js'
+import { KEYS_ENV, type KeysFlags, readKeys } from '../keys-source.js'
 import { addTargetOptions, resolveTarget, type Target, type TargetFlags } from '../target.js'
 
-/** Environment variable read for the keys when `--keys-file` is not given. */
-export const KEYS_ENV = 'STRATA_ENCRYPTION_KEYS'
+export { KEYS_ENV } from '../keys-source.js'
 
 /** Flags of `strata rekey`, as commander parses them. */
-export interface RekeyFlags extends TargetFlags {
-  /** `--keys-file <path>`: JSON `{ "keys": { "1": "<base64>" }, "current": 2 }`. */
-  keysFile?: string | undefined
-  /** `--keys-env <name>`: the variable holding that JSON. @default STRATA_ENCRYPTION_KEYS */
-  keysEnv?: string | undefined
+export interface RekeyFlags extends TargetFlags, KeysFlags {
   /** `--batch-size <n>`: keys per SCAN step, MGET and rewrite batch. @default 500 */
   batchSize?: string | undefined
   /** `--json`: print the summary as JSON. @default false */
@@ -101,36 +95,6 @@ export async function runRekey(flags: RekeyFlags, io: CliIo): Promise<ExitCodeVa
   } finally {
     await cache.disconnect()
   }
-}
-
-/** The keys from `--keys-file` or the environment; messages name the source, never its content. */
-function readKeys(flags: RekeyFlags, env: Readonly<Record<string, string | undefined>>): EncryptionOptions {
-  const variable = flags.keysEnv ?? KEYS_ENV
-  let text: string | undefined
-  let source: string
-  if (flags.keysFile !== undefined) {
-    source = `--keys-file ${flags.keysFile}`
-    try {
-      text = readFileSync(flags.keysFile, 'utf8')
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable'
-      throw new InvalidOptionsError([{ path: '--keys-file', message: `cannot read ${flags.keysFile} (${code})` }])
-    }
-  } else {
-    source = `$${variable}`
-    text = env[variable]
-    if (text === undefined || text.trim() === '') {
-      throw new InvalidOptionsError([{ path: '--keys-file', message: `give the keys with --keys-file <path> or in $${variable} (never on the command line)` }])
-    }
-  }
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    // JSON.parse quotes the text around the error: that could be key material.
-    throw new InvalidOptionsError([{ path: source, message: 'is not valid JSON; expected { "keys": { "1": "<base64>" }, "current": 1 }' }])
-  }
-  return parsed as EncryptionOptions
 }
 
 /** Progress lines on stderr, at most one a second, plus the first batch. */
