@@ -220,7 +220,7 @@ describe.skipIf(!hasRedis)('GenericRedisCache on a 3-master Redis Cluster: every
     const slots = await Promise.all(keys.map((key) => serverSlot(port0, `${namespace}:${key}`)))
     const keysOn = new Map(ports.map((port) => [port, slots.filter((slot) => ownerOf(slot) === port).length]))
     for (const [port, count] of keysOn) expect(count, `keys on the master on port ${port}`).toBeGreaterThan(1)
-    expect(new Set(slots).size, 'slots of the 100 keys').toBeGreaterThan(40)
+    expect(new Set(slots).size, 'slots of the 100 keys').toBeGreaterThanOrEqual(30)
 
     // The first batch teaches the nodes the script (NOSCRIPT, then EVAL); the next ones are counted.
     expect(await cache.getMany(keys)).toEqual(keys)
