@@ -16,6 +16,7 @@
  * group resolved and returned a version below the one that invalidation's bump set. All times
  * are CLOCK_MONOTONIC ms (see `monotonicNowMs` in staleness-checker.ts), one clock for every process.
  */
+import { firstAbove } from './staleness-checker.js'
 
 /** One invalidation: `[group, version, bumpedAt, resolvedAt, kind]`, kind 0 for invalidateTags, 1 for clear. */
 export type InvalidationTuple = [group: number, version: number, bumpedAt: number, resolvedAt: number, kind: 0 | 1]
@@ -158,18 +159,6 @@ function indexInvalidations(invalidations: readonly Invalidation[], groups: numb
     }
     return { list, versions: Float64Array.from(list, (inv) => inv.version), resolvedAt: Float64Array.from(list, (inv) => inv.resolvedAt) }
   })
-}
-
-/** Index of the first element of `sorted` greater than `value` (`sorted.length` when none). */
-export function firstAbove(sorted: ArrayLike<number>, value: number): number {
-  let low = 0
-  let high = sorted.length
-  while (low < high) {
-    const mid = (low + high) >>> 1
-    if ((sorted[mid] as number) <= value) low = mid + 1
-    else high = mid
-  }
-  return low
 }
 
 /** Running totals of {@link checkLoadRace}. */

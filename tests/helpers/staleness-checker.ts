@@ -158,7 +158,7 @@ function indexEvents(events: readonly WriteEvent[]): Map<number, KeyHistory> {
 }
 
 /** Index of the first element of `sorted` greater than `value` (`sorted.length` when none). */
-function firstAbove(sorted: Float64Array, value: number): number {
+export function firstAbove(sorted: ArrayLike<number>, value: number): number {
   let low = 0
   let high = sorted.length
   while (low < high) {

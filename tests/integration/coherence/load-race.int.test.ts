@@ -54,7 +54,8 @@ describe.skipIf(!hasRedis)('the load race across two processes', () => {
     for (const cache of caches.splice(0)) await cache.disconnect()
   })
 
-  async function race(invalidate: (a: GenericRedisCache) => Promise<unknown>, tag: string | undefined) {
+  /** Instance A (here) and instance B (a child process), B's load of `k` started and waiting. */
+  async function loading(tag: string | undefined) {
     const namespace = uniqueNamespace('race')
     const b = startB(server.url, namespace)
     children.push(b.child)
@@ -64,6 +65,11 @@ describe.skipIf(!hasRedis)('the load race across two processes', () => {
     await b.next('ready')
     b.send(`load k ${tag ?? '-'}`)
     await b.next('loading')
+    return { a, b, namespace }
+  }
+
+  async function race(invalidate: (a: GenericRedisCache) => Promise<unknown>, tag: string | undefined) {
+    const { a, b, namespace } = await loading(tag)
     await invalidate(a)
     b.send('release')
     const loaded = await b.next('loaded')
@@ -98,16 +104,8 @@ describe.skipIf(!hasRedis)('the load race across two processes', () => {
     ['clears the namespace', (a: GenericRedisCache) => a.clear()],
   ] as const) {
     it(`A ${what} while B loads: a later call in B does not join B's overtaken load`, async () => {
-      const namespace = uniqueNamespace('race-join')
-      const b = startB(server.url, namespace)
-      children.push(b.child)
-      const a = new GenericRedisCache({ redisUrl: server.url, namespace })
-      caches.push(a)
-      await a.connect()
-      await b.next('ready')
       // The key is not in Redis: the invalidation deletes no entry, so Redis reports no key of it.
-      b.send('load k t')
-      await b.next('loading')
+      const { a, b } = await loading('t')
       await invalidate(a)
       // What B learns of the invalidation comes through coherence, within maxStaleness (100 ms).
       await sleep(150)
